@@ -1,0 +1,28 @@
+# Every target bootstraps uv (when missing) and syncs .venv from uv.lock first,
+# so a fresh clone with only python3 and pip needs nothing else.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PY := .venv/bin/python
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: setup test lint fmt dev synth bench deploy destroy
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --frozen --all-extras --quiet
+	@touch $@
+
+setup: .venv/.synced
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy functions infra
+
+fmt: setup
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .

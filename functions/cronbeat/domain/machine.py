@@ -1,0 +1,215 @@
+"""The state machine: what a ping does to a check, and what a sweep at time t finds.
+
+Both are pure functions of (check, input, time) that return what changed and perform no change.
+The rules follow Healthchecks.io (`Check.ping`, `Check.get_status`) and add failure and recovery
+thresholds, a run-time limit and re-alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from cronbeat.domain.model import (
+    SECOND_MS,
+    Check,
+    Evaluation,
+    Flip,
+    FlipReason,
+    Ping,
+    PingOutcome,
+    Status,
+    StoredKind,
+)
+from cronbeat.domain.schedule import down_after_ms, due_ms
+
+
+def keywords(csv: str) -> list[str]:
+    """A comma-separated keyword list, without blanks."""
+    return [word.strip() for word in csv.split(",") if word.strip()]
+
+
+def _body_decides(check: Check, body: bytes) -> StoredKind:
+    """With filter_http_body on, the body picks the outcome: failure, then success, then start."""
+    text = body.decode("utf-8", errors="replace")
+    for kind, csv in (("fail", check.failure_kw), ("success", check.success_kw)):
+        if any(word in text for word in keywords(csv)):
+            return kind  # type: ignore[return-value]
+    if any(word in text for word in keywords(check.start_kw)):
+        return "start"
+    return "fail" if check.filter_default_fail else "ign"
+
+
+def classify(check: Check, ping: Ping) -> StoredKind:
+    """The kind this ping is recorded as, after the check's pause, method and keyword filters."""
+    if check.status == "paused" and check.manual_resume:
+        return "ign"
+    if check.methods == "POST" and ping.method != "POST":
+        return "ign"
+    if check.filter_http_body and not ping.explicit:
+        return _body_decides(check, ping.body)
+    return ping.action
+
+
+def _close_run(check: Check, ping: Ping, kind: StoredKind, at_ms: int) -> tuple[Check, int | None]:
+    """Close the open run when this finish belongs to it; return the run's duration if it closed.
+
+    A finish with the start's rid (or with no rid) closes it and yields a duration. A failure with
+    another rid closes it too, since that run is over either way; a success with another rid
+    belongs to a different run and leaves the start open.
+    """
+    if check.last_start_ms is None:
+        return check, None
+    if ping.rid is None or ping.rid == check.last_start_rid:
+        closed = replace(check, last_start_ms=None, last_start_rid=None)
+        return closed, at_ms - check.last_start_ms
+    if kind == "fail":
+        return replace(check, last_start_ms=None, last_start_rid=None), None
+    return check, None
+
+
+def _flip(check: Check, new: Status, reason: FlipReason, at_ms: int) -> tuple[Check, Flip | None]:
+    if new == check.status:
+        return check, None
+    flip = Flip(old=check.status, new=new, reason=reason)
+    changed = replace(check, status=new, status_since_ms=at_ms)
+    if new == "down":
+        changed = replace(changed, success_streak=0, last_alert_ms=at_ms)
+    return changed, flip
+
+
+def _revived(check: Check) -> tuple[Status, FlipReason]:
+    """Where a check that proved alive goes: new and paused checks come up; down stays down."""
+    if check.status == "new":
+        return "up", "first_ping"
+    if check.status == "paused":
+        return "up", "resumed"
+    return check.status, "recovered"
+
+
+def apply_ping(check: Check, ping: Ping, at_ms: int) -> PingOutcome:
+    """The check after `ping` arrives at `at_ms`, the kind to record, and at most one flip."""
+    kind = classify(check, ping)
+    counted = replace(check, n_pings=check.n_pings + 1)
+    if kind in ("ign", "log"):
+        return PingOutcome(counted, kind)
+    if kind == "start":
+        return PingOutcome(replace(counted, last_start_ms=at_ms, last_start_rid=ping.rid), kind)
+
+    closed, duration_ms = _close_run(counted, ping, kind, at_ms)
+    finished = replace(
+        closed, last_ping_ms=at_ms, last_exit=ping.exit_status, last_duration_ms=duration_ms
+    )
+    new: Status
+    reason: FlipReason
+    if kind == "success":
+        finished = replace(finished, success_streak=finished.success_streak + 1, failure_streak=0)
+        if finished.status == "down":
+            recovered = finished.success_streak >= finished.recovery_threshold
+            new, reason = ("up", "recovered") if recovered else ("down", "recovered")
+        else:
+            new, reason = _revived(finished)
+    else:
+        finished = replace(finished, failure_streak=finished.failure_streak + 1, success_streak=0)
+        if finished.failure_streak >= finished.failure_threshold:
+            new, reason = "down", "fail"
+        else:
+            new, reason = _revived(finished)
+    after, flip = _flip(finished, new, reason, at_ms)
+    return PingOutcome(after, kind, duration_ms, flip)
+
+
+def evaluate(check: Check, at_ms: int) -> Evaluation:
+    """The check's status at sweep time `at_ms`, and the flip or reminder to write, if any."""
+    started = check.started
+    run_deadline_ms = (
+        check.last_start_ms + check.runtime_limit_s * SECOND_MS
+        if check.last_start_ms is not None
+        else None
+    )
+    if check.status == "down":
+        return _evaluate_down(check, at_ms, started)
+
+    pinged = check.status == "up" and check.last_ping_ms is not None
+    due = due_ms(check, check.last_ping_ms) if pinged and check.last_ping_ms is not None else None
+    timeout_deadline_ms = (
+        down_after_ms(check, check.last_ping_ms)
+        if pinged and check.last_ping_ms is not None
+        else None
+    )
+    deadlines = [d for d in (timeout_deadline_ms, run_deadline_ms) if d is not None]
+    down_at_ms = min(deadlines) if deadlines else None
+
+    if down_at_ms is not None and at_ms >= down_at_ms:
+        reason: FlipReason = "run_timeout" if down_at_ms == run_deadline_ms else "timeout"
+        after, flip = _flip(check, "down", reason, at_ms)
+        return Evaluation("down", started, after, flip, False, due, down_at_ms)
+    if check.status in ("new", "paused") or due is None:
+        return Evaluation(check.status, started, check, down_at_ms=down_at_ms)
+    status: Literal["up", "grace"] = "grace" if at_ms >= due else "up"
+    return Evaluation(status, started, check, due_ms=due, down_at_ms=down_at_ms)
+
+
+def _evaluate_down(check: Check, at_ms: int, started: bool) -> Evaluation:
+    """A down check stays down until a ping revives it; it may owe a reminder."""
+    if check.realert_every_s is None or check.last_alert_ms is None:
+        return Evaluation("down", started, check)
+    if at_ms < check.last_alert_ms + check.realert_every_s * SECOND_MS:
+        return Evaluation("down", started, check)
+    return Evaluation("down", started, replace(check, last_alert_ms=at_ms), reminder=True)
+
+
+RunGuard = Literal["none_open", "rid_open"]
+
+
+@dataclass(frozen=True, slots=True)
+class FastPath:
+    """The facts under which a ping cannot change a check's status, so no read is needed.
+
+    The store turns this into one conditional UpdateItem. When the stored check does not satisfy
+    it, the update fails, hands back the item, and the ping takes the general path with
+    `apply_ping`. Tests hold `admits` and the store's condition expression to the same answer.
+    """
+
+    kind: StoredKind
+    status: Status | None
+    """The status the check must have (None: any)."""
+    not_post_only: bool
+    """The ping is not a POST, so the check must not be limited to POST."""
+    no_body_filter: bool
+    run: RunGuard | None
+    """For finishes: no run open, or a run open with this ping's rid (None: don't care)."""
+    rid: str | None
+
+    def admits(self, check: Check) -> bool:
+        """The pure twin of the store's ConditionExpression."""
+        if check.status == "paused" and check.manual_resume:
+            return False
+        if self.status is not None and check.status != self.status:
+            return False
+        if self.not_post_only and check.methods == "POST":
+            return False
+        if self.no_body_filter and check.filter_http_body:
+            return False
+        if self.run == "none_open":
+            return check.last_start_ms is None
+        if self.run == "rid_open":
+            return check.last_start_ms is not None and check.last_start_rid == self.rid
+        return True
+
+
+def fast_path(ping: Ping) -> FastPath | None:
+    """The read-free plan for the common pings: success on an up check, start, and log.
+
+    Failures take the general path: they usually flip, and when they do not, a read is cheap
+    next to the alert that usually follows.
+    """
+    not_post = ping.method != "POST"
+    if ping.action == "start":
+        return FastPath("start", None, not_post, False, None, None)
+    if ping.action == "log":
+        return FastPath("log", None, not_post, False, None, None)
+    if ping.action == "success":
+        run: RunGuard = "rid_open" if ping.rid is not None else "none_open"
+        return FastPath("success", "up", not_post, not ping.explicit, run, ping.rid)
+    return None

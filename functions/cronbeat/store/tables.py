@@ -1,0 +1,103 @@
+"""The one definition of cronbeat's DynamoDB tables.
+
+The CDK stack, local mode and the tests all build their tables from these specs, so a key or
+index cannot drift between them. Plain data only: importing this module imports no AWS SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+AttributeType = Literal["S", "N"]
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    partition: tuple[str, AttributeType]
+    sort: tuple[str, AttributeType] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeysOnlyIndex:
+    name: str
+    key: Key
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    logical_name: str
+    """Construct id in CDK, and the suffix of the table name locally."""
+    key: Key
+    indexes: tuple[KeysOnlyIndex, ...] = ()
+    ttl_attribute: str | None = None
+    stream_new_image: bool = False
+
+
+SLUG_INDEX = "slug"
+"""KEYS_ONLY GSI on `slug_key` ("<ping key>/<slug>"): pings never change it, nor write it."""
+
+CHECKS = TableSpec(
+    logical_name="Checks",
+    key=Key(partition=("id", "S")),
+    indexes=(KeysOnlyIndex(SLUG_INDEX, Key(partition=("slug_key", "S"))),),
+)
+
+EVENTS = TableSpec(
+    logical_name="Events",
+    key=Key(partition=("pk", "S"), sort=("sk", "S")),
+    ttl_attribute="expires_at",
+    stream_new_image=True,
+)
+
+ALL_TABLES = (CHECKS, EVENTS)
+
+
+def _attribute_definitions(spec: TableSpec) -> list[dict[str, str]]:
+    keys = [spec.key, *(index.key for index in spec.indexes)]
+    seen: dict[str, str] = {}
+    for key in keys:
+        for name, kind in filter(None, (key.partition, key.sort)):
+            seen[name] = kind
+    return [{"AttributeName": name, "AttributeType": kind} for name, kind in seen.items()]
+
+
+def _key_schema(key: Key) -> list[dict[str, str]]:
+    schema = [{"AttributeName": key.partition[0], "KeyType": "HASH"}]
+    if key.sort is not None:
+        schema.append({"AttributeName": key.sort[0], "KeyType": "RANGE"})
+    return schema
+
+
+def create_table_request(spec: TableSpec, table_name: str) -> dict[str, Any]:
+    """Keyword arguments for boto3's `create_table`, on-demand, as the stack deploys it."""
+    request: dict[str, Any] = {
+        "TableName": table_name,
+        "KeySchema": _key_schema(spec.key),
+        "AttributeDefinitions": _attribute_definitions(spec),
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if spec.indexes:
+        request["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": _key_schema(index.key),
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+            for index in spec.indexes
+        ]
+    if spec.stream_new_image:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    return request
+
+
+def create_tables(client: Any, names: dict[str, str]) -> None:
+    """Create every table (by logical name → table name) and set TTL where the spec has one."""
+    for spec in ALL_TABLES:
+        name = names[spec.logical_name]
+        client.create_table(**create_table_request(spec, name))
+        if spec.ttl_attribute:
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+            )
