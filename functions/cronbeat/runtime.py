@@ -1,0 +1,50 @@
+"""Process-wide AWS clients and settings, created once per Lambda container (or local server).
+
+Handlers call these instead of building clients at import time, so tests and local mode can point
+them elsewhere (`AWS_ENDPOINT_URL`, table names in the environment) and then call `reset()`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from cronbeat.settings import Settings
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def _config() -> Any:
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"mode": "standard", "max_attempts": 3},
+        max_pool_connections=32,
+    )
+
+
+@cache
+def dynamodb() -> Any:
+    """The low-level DynamoDB client, with bounded timeouts and standard retries."""
+    import boto3
+
+    return boto3.client("dynamodb", config=_config())
+
+
+@cache
+def sns() -> Any:
+    import boto3
+
+    return boto3.client("sns", config=_config())
+
+
+def reset() -> None:
+    """Forget cached settings and clients (tests and local mode, after changing the environment)."""
+    settings.cache_clear()
+    dynamodb.cache_clear()
+    sns.cache_clear()

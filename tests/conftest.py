@@ -1,0 +1,94 @@
+"""Shared fixtures: AWS on moto, in-process (`aws`) or as a server (`moto_server_aws`).
+
+In-process `mock_aws` is not thread-safe (concurrent conditional updates lose writes), so every
+concurrency and race test uses the server fixture, where moto serves real HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from cronbeat import runtime
+from cronbeat.store.tables import CHECKS, EVENTS, create_tables
+
+REGION = "us-east-1"
+
+
+@dataclass
+class Aws:
+    """Handles on one fresh set of tables (and the alerts topic) for a test."""
+
+    dynamodb: Any
+    sns: Any
+    checks_table: str
+    events_table: str
+    topic_arn: str
+    endpoint_url: str | None = None
+
+
+@pytest.fixture(autouse=True)
+def _offline_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test can reach real AWS: fake credentials, a fixed region, clients rebuilt per test."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Cronbeat")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "cronbeat")
+    runtime.reset()
+    yield
+    runtime.reset()
+
+
+def _provision(monkeypatch: pytest.MonkeyPatch, endpoint_url: str | None) -> Aws:
+    suffix = uuid.uuid4().hex[:8]
+    checks, events = f"checks-{suffix}", f"events-{suffix}"
+    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint_url)
+    sns = boto3.client("sns", region_name=REGION, endpoint_url=endpoint_url)
+    create_tables(dynamodb, {CHECKS.logical_name: checks, EVENTS.logical_name: events})
+    topic_arn = sns.create_topic(Name=f"alerts-{suffix}")["TopicArn"]
+    monkeypatch.setenv("CRONBEAT_CHECKS_TABLE", checks)
+    monkeypatch.setenv("CRONBEAT_EVENTS_TABLE", events)
+    monkeypatch.setenv("CRONBEAT_ALERTS_TOPIC_ARN", topic_arn)
+    runtime.reset()
+    return Aws(dynamodb, sns, checks, events, topic_arn, endpoint_url)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """Fresh tables and topic on in-process moto; handlers see them through the environment."""
+    with mock_aws():
+        yield _provision(monkeypatch, None)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """One moto server on 127.0.0.1 for the session; yields its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto_server_aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    """Fresh tables on the moto server, with `AWS_ENDPOINT_URL` pointing every client at it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    return _provision(monkeypatch, moto_server)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("POWERTOOLS_DEV", "false")
