@@ -98,9 +98,11 @@ def flip_item(
     at_ms: int,
     rev: int,
     retention_days: int,
+    previous_since_ms: int | None = None,
 ) -> Item:
     """A flip (or, with `flip=None`, a reminder), carrying a snapshot of the check it is about.
 
+    `previous_since_ms` is when the old status began, so a recovery can say how long it was down.
     The snapshot lets the notifier word the alert and find the channels without reading the
     checks table, and it records what the check looked like when its status changed.
     """
@@ -116,4 +118,6 @@ def flip_item(
         item["old"] = {"S": flip.old}
         item["new"] = {"S": flip.new}
         item["reason"] = {"S": flip.reason}
+    if previous_since_ms is not None:
+        item["previous_since"] = encode_value(previous_since_ms)
     return item
