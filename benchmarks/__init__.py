@@ -1,0 +1,1 @@
+"""`make bench`: the budgets cronbeat promises, measured as ratios taken in one run."""

@@ -1,0 +1,110 @@
+"""CPU per warm ping through the handler ÷ CPU of the bare boto3 calls that ping makes.
+
+Both run in this process against the stub DynamoDB in another process, so only client-side work
+is compared: what the handler adds on top of the two calls it cannot avoid.
+Also reports the DynamoDB calls one common-case ping makes, counted by the stub.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from benchmarks.harness import (
+    REPETITIONS,
+    LambdaContext,
+    http_v2_event,
+    median,
+    python_env,
+    report,
+)
+from benchmarks.stub_dynamodb import CHECK_ID
+
+PINGS_PER_REPETITION = 300
+
+
+def _snake(operation: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+
+
+def main() -> None:
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.stub_dynamodb"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=python_env(),
+    )
+    try:
+        assert stub.stdout is not None
+        endpoint = f"http://127.0.0.1:{stub.stdout.readline().strip()}"
+        report(measure(endpoint))
+    finally:
+        assert stub.stdin is not None
+        stub.stdin.close()
+        stub.wait(timeout=10)
+
+
+def _counts(endpoint: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{endpoint}/counts", timeout=5) as reply:
+        counts: dict[str, int] = json.load(reply)
+        return counts
+
+
+def measure(endpoint: str) -> dict[str, Any]:
+    import os
+
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ["CRONBEAT_CHECKS_TABLE"] = "checks"
+    os.environ["CRONBEAT_EVENTS_TABLE"] = "events"
+
+    from cronbeat import runtime
+    from cronbeat.handlers import ping
+
+    runtime.reset()
+    client = runtime.dynamodb()
+    event = http_v2_event(f"/ping/{CHECK_ID}")
+    context = LambdaContext()
+
+    for _ in range(50):
+        assert ping.handler(event, context)["statusCode"] == 200
+    _counts(endpoint)
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, params))
+
+    client.meta.events.register("provide-client-params.dynamodb.*", record)
+    assert ping.handler(event, context)["statusCode"] == 200
+    client.meta.events.unregister("provide-client-params.dynamodb.*", record)
+    calls_per_ping = _counts(endpoint)
+
+    handler_us: list[float] = []
+    bare_us: list[float] = []
+    replay = [(getattr(client, _snake(name)), params) for name, params in calls]
+    for _ in range(REPETITIONS):
+        start = time.process_time()
+        for _ in range(PINGS_PER_REPETITION):
+            ping.handler(event, context)
+        handler_us.append((time.process_time() - start) / PINGS_PER_REPETITION * 1e6)
+        start = time.process_time()
+        for _ in range(PINGS_PER_REPETITION):
+            for call, params in replay:
+                call(**params)
+        bare_us.append((time.process_time() - start) / PINGS_PER_REPETITION * 1e6)
+
+    return {
+        "ping_cpu_us": round(median(handler_us), 1),
+        "bare_boto3_cpu_us": round(median(bare_us), 1),
+        "ping_cpu_ratio": round(median(handler_us) / median(bare_us), 3),
+        "calls_per_ping": calls_per_ping,
+    }
+
+
+if __name__ == "__main__":
+    main()
