@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := .venv/bin/python
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: setup test lint fmt dev synth bench deploy destroy
+.PHONY: setup test lint fmt dev synth bench coverage deploy destroy
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -26,3 +26,9 @@ lint: setup
 fmt: setup
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+bench: setup
+	$(PY) -m benchmarks.run
+
+coverage: setup
+	$(PY) -m pytest --cov=cronbeat --cov-report=term-missing
