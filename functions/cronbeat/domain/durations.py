@@ -1,0 +1,32 @@
+"""Durations as a person reads them at 3 AM: "1 h 12 min", "45 s", "3 d 2 h".
+
+Standard library only, so the job-host CLI can reuse it.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+_UNITS: tuple[tuple[str, int], ...] = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
+
+
+def format_duration_s(seconds: float) -> str:
+    """The two largest units, truncated (never rounded up): 4,320 s is "1 h 12 min".
+
+    The second unit is left out when it is zero ("1 h", not "1 h 0 min"). Negative values,
+    which only clock skew produces, read as "0 s".
+    """
+    whole = max(0, int(seconds))
+    for (unit, size), (smaller_unit, smaller_size) in pairwise(_UNITS):
+        if whole >= size:
+            head = f"{whole // size} {unit}"
+            rest = (whole % size) // smaller_size
+            return f"{head} {rest} {smaller_unit}" if rest else head
+    return f"{whole} s"
+
+
+def format_duration_ms(milliseconds: int) -> str:
+    """Like `format_duration_s`, but a run shorter than a second reads "350 ms", not "0 s"."""
+    if 0 <= milliseconds < 1000:
+        return f"{milliseconds} ms"
+    return format_duration_s(milliseconds / 1000)
