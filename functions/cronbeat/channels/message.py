@@ -1,0 +1,261 @@
+"""The words of an alert, shared by SNS and every channel: what a person needs at 3 AM.
+
+Pure functions of the alert: no I/O and no clock reads. They never raise on odd data (a check
+snapshot with an invalid schedule or zone still gets a message), because an alert that fails to
+render is an alert lost.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from datetime import UTC, datetime
+
+from cronbeat.channels.alert import Alert
+from cronbeat.domain.durations import format_duration_ms, format_duration_s
+from cronbeat.domain.errors import DomainError
+from cronbeat.domain.model import SECOND_MS, Check
+from cronbeat.domain.schedule import next_fire_ms, zone
+
+OUTPUT_TAIL_BYTES = 1000
+"""At most this much of the last ping body goes into a message or payload."""
+SMS_LIMIT = 160
+SUBJECT_LIMIT = 99
+"""SNS wants subjects "less than 100 characters long"."""
+_MIN_NAME = 30
+"""When a text must be cut, the check's name keeps at least this many characters."""
+_ELLIPSIS = "..."
+"""Three dots, not "…": the GSM-7 alphabet of a plain SMS has no ellipsis character."""
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def display_name(check: Check) -> str:
+    """The name people gave the check, else its slug, else its id; always on one line."""
+    return one_line(check.name) or one_line(check.slug) or check.id
+
+
+def one_line(text: str) -> str:
+    """Text with unprintable characters dropped and runs of whitespace (newlines too) as one space."""
+    return " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
+
+
+def iso_utc(at_ms: int) -> str:
+    """ISO 8601 in UTC with a `Z`, to the second: `2026-01-01T00:00:00Z`."""
+    moment = datetime.fromtimestamp(at_ms / SECOND_MS, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def when(at_ms: int, tz: str = "UTC") -> str:
+    """A moment for people: UTC, plus the check's own zone when it has one."""
+    utc = datetime.fromtimestamp(at_ms / SECOND_MS, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if tz == "UTC":
+        return utc
+    try:
+        local = datetime.fromtimestamp(at_ms / SECOND_MS, tz=zone(tz))
+    except DomainError:
+        return utc
+    return f"{utc} ({local:%H:%M} {tz})"
+
+
+def label(alert: Alert) -> str:
+    """One upper-case word that leads every short text: DOWN, UP or PAUSED."""
+    return alert.status.upper()
+
+
+STATUS_COLOURS = {"down": 0xE01E5A, "up": 0x2EB67D, "paused": 0x8D8D8D}
+REMINDER_COLOUR = 0xECB22E
+
+
+def colour(alert: Alert) -> int:
+    """0xRRGGBB per status for chat channels: red down, green up, amber for a reminder."""
+    if alert.flip is None:
+        return REMINDER_COLOUR
+    return STATUS_COLOURS.get(alert.status, STATUS_COLOURS["paused"])
+
+
+def schedule_text(check: Check) -> str:
+    """When pings are expected: "every 1 h, grace 10 min" or "cron `0 2 * * *` (Europe/Riga)..."."""
+    grace = format_duration_s(check.grace_s)
+    if check.kind == "cron":
+        return f"cron `{check.schedule}` ({check.tz}), grace {grace}"
+    return f"every {format_duration_s(check.timeout_s)}, grace {grace}"
+
+
+def what_happened(alert: Alert) -> str:
+    """One line, without the check's name: "no ping for 1 h 12 min, expected every 1 h, ..."."""
+    check, flip = alert.check, alert.flip
+    if flip is None:
+        return _still_down(alert)
+    if flip.new == "down":
+        if flip.reason == "timeout":
+            return _no_ping(alert)
+        if flip.reason == "run_timeout":
+            return _never_finished(alert)
+        if flip.reason == "fail":
+            return _failed(check)
+    if flip.old == "down" and flip.new == "up":
+        return _back_up(alert)
+    if flip.old == "down" and flip.new == "paused":
+        return "paused while down"
+    return f"changed from {flip.old} to {flip.new} ({flip.reason})"
+
+
+def _ago(from_ms: int, to_ms: int) -> str:
+    return format_duration_ms(to_ms - from_ms)
+
+
+def _no_ping(alert: Alert) -> str:
+    check = alert.check
+    if check.last_ping_ms is None:
+        return "no ping received"
+    silence = f"no ping for {_ago(check.last_ping_ms, alert.at_ms)}"
+    grace = format_duration_s(check.grace_s)
+    if check.kind != "cron":
+        return f"{silence}, expected every {format_duration_s(check.timeout_s)}, grace {grace}"
+    try:
+        due_ms = next_fire_ms(check.schedule, check.tz, check.last_ping_ms)
+        local = datetime.fromtimestamp(due_ms / SECOND_MS, tz=zone(check.tz))
+        at_local = datetime.fromtimestamp(alert.at_ms / SECOND_MS, tz=zone(check.tz))
+    except DomainError:
+        return f"{silence}, expected by cron `{check.schedule}` ({check.tz}), grace {grace}"
+    clock = f"{local:%H:%M}" if local.date() == at_local.date() else f"{local:%Y-%m-%d %H:%M}"
+    return f"{silence}, expected at {clock} {check.tz} (cron `{check.schedule}`), grace {grace}"
+
+
+def _never_finished(alert: Alert) -> str:
+    check = alert.check
+    limit = format_duration_s(check.runtime_limit_s)
+    if check.last_start_ms is None:
+        return f"a run did not finish within {limit}"
+    return (
+        f"started {_ago(check.last_start_ms, alert.at_ms)} ago and never finished (limit {limit})"
+    )
+
+
+def _failed(check: Check) -> str:
+    if check.last_exit is not None and check.last_exit > 0:
+        text = f"exited with status {check.last_exit}{_signal_hint(check.last_exit)}"
+    else:
+        text = "failed"
+    if check.last_duration_ms is not None:
+        text += f" after {format_duration_ms(check.last_duration_ms)}"
+    if check.failure_threshold > 1:
+        text += f" ({check.failure_streak} failures in a row)"
+    return text
+
+
+def _signal_hint(exit_status: int) -> str:
+    """Shells report death by signal N as 128 + N; 137 is SIGKILL, often the OOM killer."""
+    if exit_status <= 128:
+        return ""
+    try:
+        name = signal.Signals(exit_status - 128).name
+    except ValueError:
+        return ""
+    return f" (killed by {name}?)"
+
+
+def _down_since(alert: Alert) -> int | None:
+    if alert.down_since_ms is not None:
+        return alert.down_since_ms
+    return alert.check.status_since_ms if alert.check.status == "down" else None
+
+
+def _still_down(alert: Alert) -> str:
+    since = _down_since(alert)
+    if since is None:
+        return "still down"
+    moment = datetime.fromtimestamp(since / SECOND_MS, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"still down since {moment} ({_ago(since, alert.at_ms)})"
+
+
+def _back_up(alert: Alert) -> str:
+    if alert.down_since_ms is None:
+        return "back up"
+    return f"back up after being down for {_ago(alert.down_since_ms, alert.at_ms)}"
+
+
+def output_tail(alert: Alert) -> str:
+    """The last 1,000 bytes of the last ping body as text, with terminal escapes removed.
+
+    Bytes are decoded as UTF-8 with replacement; a character cut in half at the start is dropped.
+    """
+    tail = alert.last_output[-OUTPUT_TAIL_BYTES:]
+    if len(alert.last_output) > OUTPUT_TAIL_BYTES:
+        tail = tail.lstrip(bytes(range(0x80, 0xC0)))
+    text = tail.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    return _CONTROL.sub("", _ANSI_ESCAPE.sub("", text)).strip("\n")
+
+
+def facts(alert: Alert) -> list[tuple[str, str]]:
+    """Labelled details after the headline, in the order a person scans them."""
+    check = alert.check
+    rows: list[tuple[str, str]] = []
+    if alert.flip is not None:
+        rows.append(("Status", f"{alert.flip.new} (was {alert.flip.old})"))
+    since = _down_since(alert)
+    if alert.flip is None and since is not None:
+        rows.append(("Down since", when(since, check.tz)))
+    rows.append(("Expected", schedule_text(check)))
+    if check.last_ping_ms is not None:
+        ago = _ago(check.last_ping_ms, alert.at_ms)
+        rows.append(("Last ping", f"{when(check.last_ping_ms, check.tz)}, {ago} before this alert"))
+    else:
+        rows.append(("Last ping", "never"))
+    if check.last_exit is not None:
+        rows.append(("Exit status", str(check.last_exit)))
+    if check.last_duration_ms is not None:
+        rows.append(("Last run took", format_duration_ms(check.last_duration_ms)))
+    if check.last_start_ms is not None:
+        rows.append(("Run started", when(check.last_start_ms, check.tz)))
+    if check.tag_list:
+        rows.append(("Tags", " ".join(check.tag_list)))
+    rows.append(("Check ID", check.id))
+    return rows
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(_ELLIPSIS))].rstrip() + _ELLIPSIS
+
+
+def _fit(lead: str, name: str, detail: str, limit: int) -> str:
+    """`lead name: detail` in at most `limit` characters, cutting the name first, then the rest."""
+    text = f"{lead} {name}: {detail}"
+    if len(text) <= limit:
+        return text
+    room = max(_MIN_NAME, limit - len(lead) - len(detail) - 3)
+    return _shorten(f"{lead} {_shorten(name, room)}: {detail}", limit)
+
+
+def subject(alert: Alert) -> str:
+    """An email subject: one line, under 100 characters, status first."""
+    return _fit(
+        label(alert), display_name(alert.check), one_line(what_happened(alert)), SUBJECT_LIMIT
+    )
+
+
+def sms_text(alert: Alert) -> str:
+    """At most 160 characters: the status, the name and what happened."""
+    detail = one_line(what_happened(alert)).replace("`", "")
+    return _fit(label(alert), display_name(alert.check), detail, SMS_LIMIT)
+
+
+def email_text(alert: Alert) -> str:
+    """The full text: headline, the facts, the link and the tail of the last output."""
+    name = display_name(alert.check)
+    lines = [f"{name} is {label(alert)}: {what_happened(alert)}.", ""]
+    rows = facts(alert)
+    if alert.dashboard_url:
+        rows.append(("Details", alert.dashboard_url))
+    width = max(len(key) for key, _ in rows)
+    lines += [f"{key.ljust(width)}  {value}" for key, value in rows]
+    tail = output_tail(alert)
+    if tail:
+        lines += ["", "Last output (tail):", ""]
+        lines += [f"    {line}" for line in tail.split("\n")]
+    lines += ["", "-- ", "cronbeat"]
+    return "\n".join(lines) + "\n"
