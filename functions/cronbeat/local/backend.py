@@ -1,0 +1,83 @@
+"""moto's in-memory AWS for local mode: the tables, the alerts topic, the environment to reach them.
+
+moto runs as a server on 127.0.0.1 (not the in-process `mock_aws`, which is not thread-safe), and
+every boto3 client in the process reaches it through `AWS_ENDPOINT_URL`, with fake credentials,
+so nothing here can touch a real AWS account.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from cronbeat import runtime
+from cronbeat.local.functions import REGION
+from cronbeat.local.topic import subscribe_queue
+from cronbeat.store.tables import CHECKS, EVENTS, create_tables
+
+TABLE_NAMES = {CHECKS.logical_name: "cronbeat-checks", EVENTS.logical_name: "cronbeat-events"}
+TOPIC_NAME = "cronbeat-alerts"
+CONSOLE_QUEUE_NAME = "cronbeat-alerts-console"
+
+_FAKE_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+@dataclass
+class LocalAws:
+    server: Any
+    endpoint_url: str
+    table_names: dict[str, str]
+    topic_arn: str
+    alerts_queue_url: str
+    dynamodb: Any
+    sqs: Any
+
+    @classmethod
+    def start(cls) -> LocalAws:
+        """Start moto, point the environment at it, and create the tables and the topic.
+
+        Clients for local mode's own work come from a separate boto3 session, so the stream
+        emulation (watching the default session that the handlers use) never sees them.
+        """
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        endpoint_url = f"http://{host}:{port}"
+
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(_FAKE_AWS_ENVIRONMENT)
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+        session = boto3.session.Session(region_name=REGION)
+        dynamodb = session.client("dynamodb")
+        sns = session.client("sns")
+        sqs = session.client("sqs")
+
+        create_tables(dynamodb, TABLE_NAMES)
+        topic_arn: str = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
+        queue_url = subscribe_queue(sns, sqs, topic_arn, CONSOLE_QUEUE_NAME)
+
+        os.environ["CRONBEAT_CHECKS_TABLE"] = TABLE_NAMES[CHECKS.logical_name]
+        os.environ["CRONBEAT_EVENTS_TABLE"] = TABLE_NAMES[EVENTS.logical_name]
+        os.environ["CRONBEAT_ALERTS_TOPIC_ARN"] = topic_arn
+        runtime.reset()
+        return cls(server, endpoint_url, dict(TABLE_NAMES), topic_arn, queue_url, dynamodb, sqs)
+
+    @property
+    def events_table(self) -> str:
+        return self.table_names[EVENTS.logical_name]
+
+    def stop(self) -> None:
+        self.server.stop()
