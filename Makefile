@@ -23,6 +23,11 @@ lint: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy functions infra
 
+# The whole monitor on this machine; pass flags through, e.g. make dev ARGS="--port 9000".
+# PYTHONPATH makes the package importable even where the editable install is stale.
+dev: setup
+	PYTHONPATH=functions $(PY) -m cronbeat.local.server $(ARGS)
+
 fmt: setup
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
