@@ -1,0 +1,91 @@
+"""Ping endpoint: API Gateway HTTP API (payload v2), route `ANY /ping/{proxy+}`.
+
+Every monitored job calls this, so it imports only what a ping needs (no Tracer: X-Ray would
+double the cost of a 1-minute check) and emits one custom metric, for failure pings only: the
+ping volume is already Lambda's free Invocations metric.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from cronbeat import clock, pings, runtime
+from cronbeat.store.channels import ChannelStore
+from cronbeat.store.checks import CheckStore
+from cronbeat.store.project import ProjectStore
+
+NAMESPACE = "Cronbeat"
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+logger = Logger()
+app = APIGatewayHttpResolver()
+
+
+def _service() -> pings.PingService:
+    settings, db = runtime.settings(), runtime.dynamodb()
+    return pings.PingService(
+        CheckStore(db, settings.checks_table, settings.events_table, settings),
+        ProjectStore(db, settings.events_table),
+        ChannelStore(db, settings.events_table),
+    )
+
+
+def _plain(reply: pings.Reply) -> Response[str]:
+    """The text/plain reply with the headers Healthchecks.io sends on every ping response."""
+    return Response(
+        status_code=reply.status_code,
+        content_type="text/plain",
+        body=reply.text,
+        headers={
+            "Access-Control-Allow-Origin": "*",
+            "Cache-Control": NEVER_CACHE,
+            "Ping-Body-Limit": str(runtime.settings().ping_body_limit_bytes),
+        },
+    )
+
+
+@app.route("/ping/.+", method=["GET", "POST", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def ping() -> Response[str]:
+    event = app.current_event
+    try:
+        request = pings.parse_request(
+            method=event.request_context.http.method,
+            path=event.path,
+            query=event.query_string_parameters,
+            headers=event.headers,
+            source_ip=event.request_context.http.source_ip,
+            body=event.body,
+            is_base64=bool(event.is_base64_encoded),
+            body_limit_bytes=runtime.settings().ping_body_limit_bytes,
+        )
+    except pings.Rejected as rejected:
+        return _plain(rejected.reply)
+    if request.target.check_id is not None:
+        logger.append_keys(check_id=request.target.check_id)
+    recorded = _service().record(request, clock.now_ms())
+    if recorded.check_id is not None:
+        logger.append_keys(check_id=recorded.check_id)
+    if recorded.kind == "fail":
+        with single_metric(
+            name="FailurePings", unit=MetricUnit.Count, value=1, namespace=NAMESPACE
+        ):
+            pass
+    logger.info("ping", extra={"status": recorded.reply.status_code, "kind": recorded.kind})
+    return _plain(recorded.reply)
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    return _plain(pings.NOT_FOUND)
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,264 @@
+"""The Healthchecks.io ping protocol: which check a URL names, what a request reports, the reply.
+
+Framework-free: the handler passes plain values in and turns the `Reply` into a response. The
+URL rules follow Healthchecks.io's URL patterns (Django's lowercase `uuid` converter first, then
+`<ping key>/<slug>`), so clients that work there work here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from cronbeat.domain.model import Check, Ping, StoredKind
+from cronbeat.store.channels import ChannelStore
+from cronbeat.store.checks import CheckExists, CheckStore, Contention, Sender
+from cronbeat.store.codec import slug_key
+from cronbeat.store.project import ProjectStore
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_RID = re.compile(_UUID.pattern, re.IGNORECASE)
+_PING_KEY = re.compile(r"[-a-zA-Z0-9_]+")
+_SLUG = re.compile(r"[a-z0-9_-]+")
+_DIGITS = re.compile(r"[0-9]+")
+_IPV4_WITH_PORT = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+")
+_SUFFIXES = ("start", "fail", "log")
+
+METHODS = ("GET", "POST", "HEAD")
+UA_LIMIT_CHARS = 200
+_ADDR_LIMIT_CHARS = 100
+_SCHEME_LIMIT_CHARS = 16
+
+SLUG_CHECK_NAMESPACE = uuid.UUID("5b0f3f7e-1c7a-4b8e-9a51-7f3c2d9e4a10")
+"""Checks made by `?create=1` get uuid5(namespace, "<ping key>/<slug>"), so two racing creates
+(or a create the eventually consistent slug index has not caught up with) make one check."""
+
+Suffix = Literal["", "start", "fail", "log"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status_code: int
+    text: str
+
+
+OK = Reply(200, "OK")
+CREATED = Reply(201, "Created")
+NOT_FOUND = Reply(404, "not found")
+INVALID_URL = Reply(400, "invalid url format")
+INVALID_UUID = Reply(400, "invalid uuid format")
+METHOD_NOT_ALLOWED = Reply(405, "method not allowed")
+AMBIGUOUS_SLUG = Reply(409, "ambiguous slug")
+BUSY = Reply(503, "busy, try again")
+
+
+class Rejected(Exception):
+    """A request the protocol refuses before anything is read or recorded."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a ping URL names (a check id, or a ping key and slug) and what it reports."""
+
+    suffix: Suffix = ""
+    exit_status: int | None = None
+    check_id: str | None = None
+    ping_key: str | None = None
+    slug: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PingRequest:
+    target: Target
+    ping: Ping
+    sender: Sender
+    create: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The reply, and what the handler logs and counts."""
+
+    reply: Reply
+    check_id: str | None = None
+    kind: StoredKind | None = None
+
+
+def _suffix(segment: str) -> tuple[Suffix, int | None] | None:
+    """`start`, `fail`, `log` or an exit status; None if the segment is none of them."""
+    if segment in _SUFFIXES:
+        return segment, None  # type: ignore[return-value]
+    if _DIGITS.fullmatch(segment):
+        significant = segment.lstrip("0")
+        if len(significant) > 3 or int(significant or "0") > 255:
+            raise Rejected(INVALID_URL)
+        return "", int(significant or "0")
+    return None
+
+
+def parse_target(path: str) -> Target:
+    """The target of `/ping/...`; Rejected with 404 or 400 `invalid url format` otherwise."""
+    if not path.startswith("/ping/"):
+        raise Rejected(NOT_FOUND)
+    parts = path[len("/ping/") :].split("/")
+    if _UUID.fullmatch(parts[0]):
+        if len(parts) == 1 or (len(parts) == 2 and parts[1] == ""):
+            return Target(check_id=parts[0])
+        if len(parts) == 2 and (suffix := _suffix(parts[1])) is not None:
+            return Target(suffix[0], suffix[1], check_id=parts[0])
+    if len(parts) not in (2, 3) or not _PING_KEY.fullmatch(parts[0]) or not parts[1]:
+        raise Rejected(NOT_FOUND)
+    if not _SLUG.fullmatch(parts[1]):
+        raise Rejected(INVALID_URL)
+    if len(parts) == 2:
+        return Target(ping_key=parts[0], slug=parts[1])
+    suffix = _suffix(parts[2])
+    if suffix is None:
+        raise Rejected(NOT_FOUND)
+    return Target(suffix[0], suffix[1], ping_key=parts[0], slug=parts[1])
+
+
+def parse_rid(raw: str | None) -> str | None:
+    """A run id in canonical dashed form, any letter case; stored in lowercase so pairs match."""
+    if raw is None:
+        return None
+    if not _RID.fullmatch(raw):
+        raise Rejected(INVALID_UUID)
+    return raw.lower()
+
+
+def request_body(body: str | None, is_base64: bool, limit_bytes: int) -> bytes:
+    """The raw request body (decoded when API Gateway base64-encoded it), cut to the limit."""
+    if not body or limit_bytes <= 0:
+        return b""
+    if not is_base64:
+        return body[:limit_bytes].encode("utf-8", errors="replace")[:limit_bytes]
+    # Decode only the prefix that can hold `limit_bytes`: a 10 MB body costs no more than 10 kB.
+    prefix = body[: 4 * (limit_bytes // 3 + 1)]
+    for candidate in (prefix, body):
+        try:
+            return base64.b64decode(candidate)[:limit_bytes]
+        except (binascii.Error, ValueError):
+            continue
+    return body[:limit_bytes].encode("utf-8", errors="replace")[:limit_bytes]
+
+
+def remote_address(headers: Mapping[str, str], source_ip: str) -> str:
+    """First X-Forwarded-For entry (without an IPv4 port), else the connection's address."""
+    address = (headers.get("x-forwarded-for") or "").split(",")[0].strip() or source_ip
+    if match := _IPV4_WITH_PORT.fullmatch(address):
+        address = match.group(1)
+    return address[:_ADDR_LIMIT_CHARS]
+
+
+def make_ping(target: Target, *, rid: str | None, method: str, body: bytes) -> Ping:
+    if target.exit_status is not None:
+        return Ping.exit_code(target.exit_status, rid=rid, method=method, body=body)
+    if target.suffix == "start":
+        return Ping.start(rid=rid, method=method, body=body)
+    if target.suffix == "fail":
+        return Ping.fail(rid=rid, method=method, body=body)
+    if target.suffix == "log":
+        return Ping.log(rid=rid, method=method, body=body)
+    return Ping.success(rid=rid, method=method, body=body)
+
+
+def parse_request(
+    *,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    source_ip: str,
+    body: str | None,
+    is_base64: bool,
+    body_limit_bytes: int,
+) -> PingRequest:
+    """Everything a ping reports, validated; Rejected (4xx, nothing recorded) otherwise.
+
+    `headers` must answer lowercase names (API Gateway's payload v2 lowercases them).
+    """
+    target = parse_target(path)
+    rid = parse_rid(query.get("rid"))
+    method = method.upper()
+    if method not in METHODS:
+        raise Rejected(METHOD_NOT_ALLOWED)
+    raw = request_body(body, is_base64, body_limit_bytes)
+    sender = Sender(
+        scheme=(headers.get("x-forwarded-proto") or "http")[:_SCHEME_LIMIT_CHARS],
+        remote_addr=remote_address(headers, source_ip),
+        ua=(headers.get("user-agent") or "")[:UA_LIMIT_CHARS],
+    )
+    ping = make_ping(target, rid=rid, method=method, body=raw)
+    return PingRequest(target, ping, sender, create=query.get("create") == "1")
+
+
+class PingService:
+    """Find the check a ping names (creating it for `?create=1`), record the ping, and reply."""
+
+    def __init__(self, checks: CheckStore, project: ProjectStore, channels: ChannelStore) -> None:
+        self._checks = checks
+        self._project = project
+        self._channels = channels
+
+    def record(self, request: PingRequest, at_ms: int) -> Recorded:
+        found = self._find(request, at_ms)
+        if isinstance(found, Reply):
+            return Recorded(found)
+        check_id, created = found
+        try:
+            outcome = self._checks.record_ping(check_id, request.ping, at_ms, request.sender)
+        except Contention:
+            return Recorded(BUSY, check_id)
+        if outcome is None:
+            return Recorded(NOT_FOUND, check_id)
+        return Recorded(CREATED if created else OK, check_id, outcome.kind)
+
+    def _find(self, request: PingRequest, at_ms: int) -> tuple[str, bool] | Reply:
+        """The id of the check the URL names, and whether it was created now; or the 4xx."""
+        target = request.target
+        if target.check_id is not None:
+            return target.check_id, False
+        if target.ping_key is None or target.slug is None:
+            return NOT_FOUND
+        ids = self._checks.resolve_slug(target.ping_key, target.slug)
+        if len(ids) > 1:
+            return AMBIGUOUS_SLUG
+        if ids:
+            return ids[0], False
+        if not request.create:
+            return NOT_FOUND
+        return self._create(target.ping_key, target.slug, at_ms) or NOT_FOUND
+
+    def _create(self, ping_key: str, slug: str, at_ms: int) -> tuple[str, bool] | None:
+        """The check `?create=1` asks for: (id, True) when made now, (id, False) when it was there.
+
+        None when the ping key is not the project's.
+        """
+        stored_key = self._project.ping_key()
+        if stored_key is None or not hmac.compare_digest(stored_key, ping_key):
+            return None
+        channels = ",".join(channel.id for channel in self._channels.all())
+        derived_id = str(uuid.uuid5(SLUG_CHECK_NAMESPACE, slug_key(ping_key, slug)))
+        check = Check(id=derived_id, name=slug, slug=slug, channels=channels, created_ms=at_ms)
+        try:
+            self._checks.create(check, ping_key)
+            return derived_id, True
+        except CheckExists:
+            existing = self._checks.get(derived_id)
+            if existing is not None and existing[0].slug == slug:
+                return derived_id, False
+        # The derived id belongs to a check whose slug has since changed: make a random one.
+        fresh = replace(check, id=str(uuid.uuid4()))
+        self._checks.create(fresh, ping_key)
+        return fresh.id, True
