@@ -1,0 +1,196 @@
+"""`cronbeat ls`, `history`, `stats` and `last-failure`: did it run, did it succeed, how long does
+it take, and what did it print when it failed. A table for people, or JSON with `--json`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from cronbeat.cli.api import JsonObject, ManagementApi, NotFound, check_key
+from cronbeat.cli.runs import Run, as_seconds, parse_time, runs_from_pings, summarize
+from cronbeat.cli.table import (
+    NONE,
+    duration_text,
+    iso_time,
+    local_time,
+    render_fields,
+    render_table,
+)
+
+RUN_HEADERS = ("STARTED", "FINISHED", "KIND", "EXIT", "DURATION")
+
+
+def list_checks(api: ManagementApi, out: TextIO, *, as_json: bool) -> None:
+    """Every check with its status, last ping, next due time and last duration."""
+    checks = api.checks()
+    if as_json:
+        _dump({"checks": [_check_json(check, full=True) for check in checks]}, out)
+        return
+    rows = [
+        (
+            _label(check),
+            str(check.get("status") or NONE),
+            local_time(_time(check.get("last_ping"))),
+            local_time(_time(check.get("next_ping"))),
+            duration_text(as_seconds(check.get("last_duration"))),
+        )
+        for check in checks
+    ]
+    out.write(render_table(("CHECK", "STATUS", "LAST PING", "NEXT DUE", "LAST DURATION"), rows))
+
+
+def list_runs(api: ManagementApi, since: datetime, out: TextIO, *, as_json: bool) -> None:
+    """All runs of all checks placed at or after `since`, newest first."""
+    found = [(check, run) for check in api.checks() for run in _runs(api, check) if run.at >= since]
+    found.sort(key=lambda pair: pair[1].at, reverse=True)
+    if as_json:
+        runs = [{"check": _check_json(check), **_run_json(run)} for check, run in found]
+        _dump({"since": iso_time(since), "runs": runs}, out)
+        return
+    rows = [(_label(check), *_run_cells(run)) for check, run in found]
+    out.write(render_table(("CHECK", *RUN_HEADERS), rows))
+
+
+def history(api: ManagementApi, reference: str, limit: int, out: TextIO, *, as_json: bool) -> None:
+    """The check's last `limit` runs, newest first."""
+    check = api.find_check(reference)
+    runs = _runs(api, check)[:limit]
+    if as_json:
+        _dump({"check": _check_json(check), "runs": [_run_json(run) for run in runs]}, out)
+        return
+    out.write(render_table(RUN_HEADERS, [_run_cells(run) for run in runs]))
+
+
+def stats(
+    api: ManagementApi, reference: str, since: datetime, out: TextIO, *, as_json: bool
+) -> None:
+    """Success rate, counts and duration percentiles over the window, and the last failure."""
+    check = api.find_check(reference)
+    figures = summarize(_runs(api, check), since)
+    last = figures.last_failure
+    if as_json:
+        rate = figures.success_rate
+        document = {
+            "check": _check_json(check),
+            "since": iso_time(since),
+            "runs": figures.runs,
+            "successes": figures.successes,
+            "failures": figures.failures,
+            "unfinished": figures.unfinished,
+            "success_rate": round(rate, 4) if rate is not None else None,
+            "duration_s": {"p50": figures.p50_s, "p95": figures.p95_s, "max": figures.max_s},
+            "last_failure": _run_json(last) if last else None,
+        }
+        _dump(document, out)
+        return
+    rate = figures.success_rate
+    fields = [
+        ("check", _label(check)),
+        ("since", local_time(since)),
+        ("runs", str(figures.runs)),
+        ("succeeded", str(figures.successes)),
+        ("failed", str(figures.failures)),
+        ("unfinished", str(figures.unfinished)),
+        ("success rate", f"{rate * 100:.1f}%" if rate is not None else NONE),
+        ("duration p50", duration_text(figures.p50_s)),
+        ("duration p95", duration_text(figures.p95_s)),
+        ("duration max", duration_text(figures.max_s)),
+        ("last failure", f"{local_time(last.at)}, {_exit_words(last)}" if last else "never"),
+    ]
+    out.write(render_fields(fields))
+
+
+def last_failure(api: ManagementApi, reference: str, out: TextIO, *, as_json: bool) -> None:
+    """The whole stored output of the most recent failed run."""
+    check = api.find_check(reference)
+    failed = next((run for run in _runs(api, check) if run.kind == "fail"), None)
+    output = _output(api, check, failed) if failed else None
+    if as_json:
+        run = _run_json(failed) if failed else None
+        _dump({"check": _check_json(check), "run": run, "output": output}, out)
+        return
+    if failed is None:
+        out.write(f"{_label(check)}: no failed run in the ping history\n")
+        return
+    took = f" after {duration_text(failed.duration_s)}" if failed.duration_s is not None else ""
+    out.write(f"{_label(check)}: failed at {local_time(failed.at)}, {_exit_words(failed)}{took}\n")
+    if output is None:
+        out.write("(no output was recorded)\n")
+    else:
+        out.write(output if output.endswith("\n") or not output else output + "\n")
+
+
+def _runs(api: ManagementApi, check: JsonObject) -> list[Run]:
+    try:
+        return runs_from_pings(api.pings(check_key(check)))
+    except NotFound:
+        raise NotFound(f"unknown check: {_label(check)!r}") from None
+
+
+def _output(api: ManagementApi, check: JsonObject, run: Run) -> str | None:
+    if not run.has_body or run.finish_n is None:
+        return None
+    body = api.ping_body(check_key(check), run.finish_n)
+    return body.decode("utf-8", errors="replace") if body is not None else None
+
+
+def _run_cells(run: Run) -> Sequence[str]:
+    exit_status = str(run.exit_status) if run.exit_status is not None else NONE
+    return (
+        local_time(run.started),
+        local_time(run.finished),
+        run.kind,
+        exit_status,
+        duration_text(run.duration_s),
+    )
+
+
+def _run_json(run: Run) -> dict[str, Any]:
+    return {
+        "kind": run.kind,
+        "started": iso_time(run.started),
+        "finished": iso_time(run.finished),
+        "exit_status": run.exit_status,
+        "duration_s": run.duration_s,
+    }
+
+
+def _check_json(check: JsonObject, *, full: bool = False) -> dict[str, Any]:
+    identity = {
+        "name": check.get("name"),
+        "slug": check.get("slug"),
+        "uuid": check.get("uuid"),
+        "unique_key": check.get("unique_key"),
+    }
+    identity = {key: value for key, value in identity.items() if value is not None}
+    if not full:
+        return identity
+    return {
+        **identity,
+        "tags": check.get("tags"),
+        "status": check.get("status"),
+        "last_ping": iso_time(_time(check.get("last_ping"))),
+        "next_due": iso_time(_time(check.get("next_ping"))),
+        "last_duration_s": as_seconds(check.get("last_duration")),
+    }
+
+
+def _exit_words(run: Run) -> str:
+    return f"exit status {run.exit_status}" if run.exit_status is not None else "no exit status"
+
+
+def _label(check: JsonObject) -> str:
+    return str(check.get("name") or check.get("slug") or check_key(check))
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
+
+
+def _dump(document: object, out: TextIO) -> None:
+    out.write(json.dumps(document, indent=2) + "\n")
