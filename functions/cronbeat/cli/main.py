@@ -1,0 +1,299 @@
+"""`cronbeat`: wrap a job (`run`), ask about past runs (`ls`, `history`, `stats`, `last-failure`).
+
+`dev` and `keys` belong to the server side: they are imported only when asked for, so a job host
+with the plain `pip install cronbeat` never loads boto3. Every usage error is one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import urllib.parse
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import NoReturn
+
+from cronbeat.cli import query
+from cronbeat.cli.api import ApiError, ManagementApi
+from cronbeat.cli.ping import Pinger, PingTarget
+from cronbeat.cli.timespec import parse_duration_s, parse_since
+from cronbeat.cli.wrap import DEFAULT_OUTPUT_LIMIT_BYTES, Wrapping, wrap
+
+USAGE_ERROR = 2
+SERVER_COMMANDS = {"dev": "cronbeat.local.server", "keys": "cronbeat.admin.keys"}
+FROM_FILE = "file:"
+
+
+class UsageError(Exception):
+    """Wrong flags or settings: said in one line, exit status 2, and the job is not run."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("cronbeat").strip()
+        where = f"{command}: " if command else ""
+        raise UsageError(f"{where}{message} (see {self.prog} -h)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in SERVER_COMMANDS:
+        return _server_command(arguments[0], arguments[1:])
+    try:
+        options = _parser().parse_args(arguments)
+        command: Callable[[argparse.Namespace], int] = options.command
+        return command(options)
+    except (UsageError, ApiError) as error:
+        print(f"cronbeat: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except SystemExit as done:  # --help and --version
+        return done.code if isinstance(done.code, int) else USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _server_command(name: str, rest: list[str]) -> int:
+    module_name = SERVER_COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as missing:
+        if (missing.name or "").partition(".")[0] == "cronbeat":
+            print(f"cronbeat {name} is not part of this installation", file=sys.stderr)
+        else:
+            print(
+                f"cronbeat {name} needs the server extras: pip install 'cronbeat[server]'",
+                file=sys.stderr,
+            )
+        return USAGE_ERROR
+    status = module.main(rest)
+    return status if isinstance(status, int) else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cronbeat",
+        description="Heartbeat monitoring for cron jobs: wrap a job, ask how its runs went.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="run a job and report its start, exit status, duration and output",
+        description="Run COMMAND (no shell) and ping the monitor at its start and at its end.",
+        usage="cronbeat run [options] -- COMMAND [ARGS...]",
+    )
+    identity = run.add_argument_group("the check (each may be file:PATH)")
+    identity.add_argument("--url", help="the monitor's base URL [CRONBEAT_URL]")
+    identity.add_argument("--uuid", help="the check's ping UUID [CRONBEAT_CHECK_UUID]")
+    identity.add_argument("--slug", help="the check's slug, with --ping-key [CRONBEAT_CHECK_SLUG]")
+    identity.add_argument(
+        "--ping-key", metavar="KEY", help="the project's ping key [CRONBEAT_PING_KEY]"
+    )
+    identity.add_argument("--create", action="store_true", help="create the slug's check if new")
+    job = run.add_argument_group("the job")
+    job.add_argument(
+        "--timeout",
+        type=_duration,
+        metavar="DURATION",
+        help="kill the job after this long (90s, 2h)",
+    )
+    job.add_argument(
+        "--kill-after",
+        type=_duration,
+        default=10.0,
+        metavar="DURATION",
+        help="SIGKILL this long after the timeout's SIGTERM (default 10s)",
+    )
+    job.add_argument(
+        "--output-limit",
+        type=_count,
+        default=DEFAULT_OUTPUT_LIMIT_BYTES,
+        metavar="BYTES",
+        help="send at most the last BYTES of output (default 10000, or the server's limit)",
+    )
+    job.add_argument("--no-output", action="store_true", help="send none of the job's output")
+    pings = run.add_argument_group("the pings")
+    pings.add_argument("--no-start-ping", action="store_true", help="send only the finish ping")
+    pings.add_argument(
+        "--retries",
+        type=_count,
+        default=3,
+        metavar="N",
+        help="retries of a failed ping (default 3)",
+    )
+    pings.add_argument(
+        "--ping-timeout",
+        type=_duration,
+        default=5.0,
+        metavar="DURATION",
+        help="time allowed for each try (default 5s)",
+    )
+    run.add_argument(
+        "job_command", nargs=argparse.REMAINDER, metavar="COMMAND", help=argparse.SUPPRESS
+    )
+    run.set_defaults(command=_run)
+
+    api = _Parser(add_help=False)
+    api.add_argument("--url", help="the monitor's base URL [CRONBEAT_URL]")
+    api.add_argument(
+        "--api-key", help="a read-only or read-write API key, or file:PATH [CRONBEAT_API_KEY]"
+    )
+    api.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    ls = commands.add_parser("ls", parents=[api], help="every check, or every run since a time")
+    ls.add_argument("--since", help="list the runs of all checks since then (24h, 2026-03-01)")
+    ls.set_defaults(command=_ls)
+    history = commands.add_parser("history", parents=[api], help="a check's last runs")
+    history.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
+    history.add_argument("-n", type=_count, default=20, dest="limit", help="runs (default 20)")
+    history.set_defaults(command=_history)
+    stats = commands.add_parser("stats", parents=[api], help="success rate and durations")
+    stats.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
+    stats.add_argument("--since", default="7d", help="window start (default 7d)")
+    stats.set_defaults(command=_stats)
+    failure = commands.add_parser(
+        "last-failure", parents=[api], help="the output of the most recent failed run"
+    )
+    failure.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
+    failure.set_defaults(command=_last_failure)
+
+    commands.add_parser("dev", help="run the whole monitor locally (server extras)", add_help=False)
+    commands.add_parser("keys", help="manage API keys (server extras)", add_help=False)
+    return parser
+
+
+def _run(options: argparse.Namespace) -> int:
+    command = list(options.job_command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise UsageError("run: no COMMAND to run (cronbeat run [options] -- COMMAND [ARGS...])")
+    wrapping = Wrapping(
+        target=_ping_target(options),
+        command=command,
+        pinger=Pinger(retries=options.retries, timeout_s=options.ping_timeout),
+        timeout_s=options.timeout,
+        kill_after_s=options.kill_after,
+        output_limit_bytes=options.output_limit,
+        send_output=not options.no_output,
+        start_ping=not options.no_start_ping,
+    )
+    return wrap(wrapping)
+
+
+def _ping_target(options: argparse.Namespace) -> PingTarget:
+    url = _base_url(options.url)
+    if options.uuid and options.slug:
+        raise UsageError("run: give --uuid or --slug, not both")
+    uuid, slug = options.uuid, options.slug
+    if not uuid and not slug:
+        uuid = os.environ.get("CRONBEAT_CHECK_UUID") or None
+        slug = None if uuid else os.environ.get("CRONBEAT_CHECK_SLUG") or None
+    if uuid:
+        if options.create:
+            raise UsageError("run: --create works with --slug only")
+        return PingTarget.for_uuid(url, _secret(uuid, "--uuid"))
+    if not slug:
+        raise UsageError(
+            "run: which check? pass --uuid, or --slug with --ping-key "
+            "(or set CRONBEAT_CHECK_UUID, or CRONBEAT_CHECK_SLUG and CRONBEAT_PING_KEY)"
+        )
+    ping_key = options.ping_key or os.environ.get("CRONBEAT_PING_KEY")
+    if not ping_key:
+        raise UsageError("run: --slug needs --ping-key (or CRONBEAT_PING_KEY)")
+    return PingTarget.for_slug(
+        url, _secret(ping_key, "--ping-key"), _secret(slug, "--slug"), create=options.create
+    )
+
+
+def _ls(options: argparse.Namespace) -> int:
+    api = _api(options)
+    if options.since is None:
+        query.list_checks(api, sys.stdout, as_json=options.json)
+    else:
+        query.list_runs(api, _since(options.since), sys.stdout, as_json=options.json)
+    return 0
+
+
+def _history(options: argparse.Namespace) -> int:
+    query.history(_api(options), options.check, options.limit, sys.stdout, as_json=options.json)
+    return 0
+
+
+def _stats(options: argparse.Namespace) -> int:
+    since = _since(options.since)
+    query.stats(_api(options), options.check, since, sys.stdout, as_json=options.json)
+    return 0
+
+
+def _last_failure(options: argparse.Namespace) -> int:
+    query.last_failure(_api(options), options.check, sys.stdout, as_json=options.json)
+    return 0
+
+
+def _api(options: argparse.Namespace) -> ManagementApi:
+    key = options.api_key or os.environ.get("CRONBEAT_API_KEY")
+    if not key:
+        raise UsageError("no API key: pass --api-key or set CRONBEAT_API_KEY")
+    return ManagementApi(_base_url(options.url), _secret(key, "--api-key"))
+
+
+def _base_url(flag: str | None) -> str:
+    url = _secret(flag or os.environ.get("CRONBEAT_URL") or "", "--url")
+    if not url:
+        raise UsageError("no monitor URL: pass --url or set CRONBEAT_URL")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"--url must be an http:// or https:// URL, not {url!r}")
+    return url.rstrip("/")
+
+
+def _secret(value: str, what: str) -> str:
+    """The value itself, or with `file:PATH` the file's first line, so it stays out of `ps`."""
+    if not value.startswith(FROM_FILE):
+        return value
+    path = value.removeprefix(FROM_FILE)
+    try:
+        with open(path, encoding="utf-8") as secret_file:
+            secret = secret_file.readline().strip()
+    except OSError as error:
+        raise UsageError(f"cannot read {what} from {path}: {error.strerror or error}") from None
+    if not secret:
+        raise UsageError(f"{what} file {path} is empty")
+    return secret
+
+
+def _since(text: str) -> datetime:
+    try:
+        return parse_since(text, datetime.now(UTC))
+    except ValueError as error:
+        raise UsageError(f"--since: {error}") from None
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration_s(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
+    return seconds
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _version() -> str:
+    from cronbeat.cli.ping import user_agent
+
+    return user_agent().replace("/", " ")
