@@ -37,7 +37,7 @@ def display_name(check: Check) -> str:
 
 
 def one_line(text: str) -> str:
-    """Text with unprintable characters dropped and runs of whitespace (newlines too) as one space."""
+    """Text without unprintable characters, each run of whitespace (newlines too) one space."""
     return " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
 
 
