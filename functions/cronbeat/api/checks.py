@@ -1,0 +1,279 @@
+"""What the check endpoints do: create or upsert, update, pause, resume, delete, look up.
+
+Each follows Healthchecks.io's view of the same name. Writes are read-modify-write cycles
+conditioned on the check's revision; a cycle that loses to a concurrent ping is read and applied
+again, a few times, before the API gives up with 409.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from cronbeat.api.errors import ApiError, BadRequest, NotFound
+from cronbeat.api.models import CheckSpec
+from cronbeat.api.shapes import unique_key
+from cronbeat.api.stores import Stores
+from cronbeat.domain.channel import Channel
+from cronbeat.domain.model import Check, Flip
+from cronbeat.store.catalog import CheckChanged, CheckNotFound
+
+UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UNIQUE_KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
+ATTEMPTS = 5
+NOT_PAUSED = "check is not paused"
+
+# Spec field → Check field, for the fields copied as they are.
+COPIED = {
+    "name": "name",
+    "slug": "slug",
+    "tags": "tags",
+    "desc": "desc",
+    "grace": "grace_s",
+    "tz": "tz",
+    "manual_resume": "manual_resume",
+    "methods": "methods",
+    "start_kw": "start_kw",
+    "success_kw": "success_kw",
+    "failure_kw": "failure_kw",
+    "filter_default_fail": "filter_default_fail",
+    "failure_threshold": "failure_threshold",
+    "recovery_threshold": "recovery_threshold",
+}
+NULLABLE = {"max_runtime": "max_runtime_s", "realert_every": "realert_every_s"}
+
+
+class Conflict(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(409, message)
+
+
+def resolve_channels(spec_channels: str, channels: list[Channel]) -> str:
+    """Healthchecks.io's `channels` value as stored ids: "*" all, "" none, else ids or names."""
+    if spec_channels == "*":
+        return ",".join(sorted(c.id for c in channels))
+    if spec_channels == "":
+        return ""
+    chosen: set[str] = set()
+    for reference in spec_channels.split(","):
+        if reference == "":
+            raise BadRequest("empty channel identifier")
+        matches = [c for c in channels if reference in (c.id, c.name)]
+        if not matches:
+            raise BadRequest(f"invalid channel identifier: {reference}")
+        if len(matches) > 1:
+            raise BadRequest(f"non-unique channel identifier: {reference}")
+        chosen.add(matches[0].id)
+    return ",".join(sorted(chosen))
+
+
+def apply_spec(check: Check, spec: CheckSpec, channels: str | None) -> Check:
+    """`check` with the fields the request gave (absent fields keep their value)."""
+    changes: dict[str, Any] = {
+        field: getattr(spec, name) for name, field in COPIED.items() if spec.given(name)
+    }
+    if spec.given("schedule"):
+        changes["kind"], changes["schedule"] = "cron", spec.schedule
+    elif spec.given("timeout"):
+        changes["kind"], changes["timeout_s"] = "simple", spec.timeout
+    if spec.given("filter_http_body"):
+        changes["filter_http_body"] = spec.filter_http_body
+    elif spec.given("filter_body"):
+        changes["filter_http_body"] = spec.filter_body
+    for name, field in NULLABLE.items():
+        if name in spec.model_fields_set:
+            changes[field] = getattr(spec, name)
+    if channels is not None:
+        changes["channels"] = channels
+    return replace(check, **changes)
+
+
+class CheckService:
+    """The check endpoints' operations, on the stores and at the time they are given."""
+
+    def __init__(self, stores: Stores, *, now_ms: int, new_id: Callable[[], str] | None = None):
+        self._stores = stores
+        self._now_ms = now_ms
+        self._new_id = new_id or (lambda: str(uuid.uuid4()))
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def get(self, reference: str, *, by_unique_key: bool = True) -> Check:
+        """The check a path names: its uuid, or (where allowed) its read-only unique_key."""
+        if UUID_PATTERN.match(reference):
+            stored = self._stores.checks.get(reference)
+            if stored is not None:
+                return stored[0]
+        elif by_unique_key and UNIQUE_KEY_PATTERN.match(reference):
+            for entry in self._stores.catalog.all():
+                if unique_key(entry.check.id) == reference:
+                    return entry.check
+        raise NotFound()
+
+    def find(self, *, tags: list[str], slug: str | None) -> list[Check]:
+        wanted = {tag for tag in tags if tag}
+        return self._stores.catalog.find(tags=wanted, slug=slug)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def _ping_key(self, *checks: Check) -> str | None:
+        """The project ping key, needed only to keep a slug's lookup key in step."""
+        if any(check.slug for check in checks):
+            return self._stores.project.ensure_ping_key()
+        return None
+
+    def _channels(self, spec: CheckSpec, *, creating: bool) -> str | None:
+        if spec.given("channels"):
+            assert spec.channels is not None
+            return resolve_channels(spec.channels, self._stores.channels.all())
+        if creating:
+            return resolve_channels("*", self._stores.channels.all())
+        return None
+
+    def _matching(self, spec: CheckSpec) -> Check | None:
+        """The existing check Healthchecks.io's `unique` names, when every listed field is given."""
+        if not spec.unique or not all(spec.given(name) for name in spec.unique):
+            return None
+        fields = {"name": "name", "slug": "slug", "tags": "tags", "timeout": "timeout_s"}
+        fields["grace"] = "grace_s"
+        for entry in self._stores.catalog.all():
+            if all(getattr(entry.check, fields[n]) == getattr(spec, n) for n in spec.unique):
+                return entry.check
+        return None
+
+    def create(self, spec: CheckSpec) -> tuple[Check, bool]:
+        """Create a check, or update the one `unique` matches; True when it was created."""
+        existing = self._matching(spec)
+        if existing is not None:
+            return self.update(existing.id, spec), False
+        channels = self._channels(spec, creating=True)
+        check = apply_spec(
+            Check(id=self._new_id(), created_ms=self._now_ms, status="new"), spec, channels
+        )
+        self._stores.checks.create(check, self._ping_key(check))
+        return check, True
+
+    def _change(self, check_id: str, change: Callable[[Check], Check | None]) -> Check:
+        """Apply `change` to the stored check, again if a concurrent write got there first.
+
+        `change` returns None to leave the check as it is.
+        """
+        for _ in range(ATTEMPTS):
+            stored = self._stores.checks.get(check_id)
+            if stored is None:
+                raise NotFound()
+            before, rev = stored
+            after = change(before)
+            if after is None or after == before:
+                return before
+            try:
+                self._stores.catalog.update(
+                    before, after, rev=rev, ping_key=self._ping_key(before, after)
+                )
+            except CheckChanged:
+                continue
+            except CheckNotFound:
+                raise NotFound() from None
+            return after
+        raise Conflict("the check kept changing while being updated; try again")
+
+    def update(self, reference: str, spec: CheckSpec) -> Check:
+        check_id = self.get(reference, by_unique_key=False).id
+        channels = self._channels(spec, creating=False)
+        return self._change(check_id, lambda check: apply_spec(check, spec, channels))
+
+    def delete(self, reference: str) -> Check:
+        check_id = self.get(reference, by_unique_key=False).id
+        deleted = self._stores.catalog.delete(check_id)
+        if deleted is None:
+            raise NotFound()
+        return deleted
+
+    def _transition(
+        self, check_id: str, decide: Callable[[Check], tuple[Check, Flip] | None]
+    ) -> Check:
+        settings = self._stores.settings
+        for _ in range(ATTEMPTS):
+            stored = self._stores.checks.get(check_id)
+            if stored is None:
+                raise NotFound()
+            before, rev = stored
+            decided = decide(before)
+            if decided is None:
+                return before
+            after, flip = decided
+            try:
+                self._stores.catalog.transition(
+                    before,
+                    after,
+                    flip,
+                    rev=rev,
+                    at_ms=self._now_ms,
+                    ping_key=self._ping_key(before, after),
+                    retention_days=settings.flip_retention_days,
+                )
+            except CheckChanged:
+                continue
+            except CheckNotFound:
+                raise NotFound() from None
+            return after
+        raise Conflict("the check kept changing while being updated; try again")
+
+    def pause(self, reference: str) -> Check:
+        """Pause the check: idempotent, and the flip it records alerts no one."""
+
+        def decide(check: Check) -> tuple[Check, Flip] | None:
+            if check.status == "paused":
+                return None
+            paused = replace(
+                check,
+                status="paused",
+                status_since_ms=self._now_ms,
+                last_start_ms=None,
+                last_start_rid=None,
+            )
+            return paused, Flip(old=check.status, new="paused", reason="paused")
+
+        return self._transition(self.get(reference, by_unique_key=False).id, decide)
+
+    def resume(self, reference: str) -> Check:
+        """Resume a paused check as new (it waits for its next ping); 409 if it is not paused."""
+
+        def decide(check: Check) -> tuple[Check, Flip] | None:
+            if check.status != "paused":
+                raise Conflict(NOT_PAUSED)
+            resumed = replace(
+                check,
+                status="new",
+                status_since_ms=self._now_ms,
+                last_ping_ms=None,
+                last_start_ms=None,
+                last_start_rid=None,
+                failure_streak=0,
+                success_streak=0,
+                last_alert_ms=None,
+            )
+            return resumed, Flip(old="paused", new="new", reason="resumed")
+
+        return self._transition(self.get(reference, by_unique_key=False).id, decide)
+
+    def reassign_channel(self, channel_id: str, *, attach: bool) -> None:
+        """Add the channel to every check (attach) or take it off every check that has it."""
+
+        def change(check: Check) -> Check | None:
+            ids = set(check.channel_ids)
+            if attach:
+                ids.add(channel_id)
+            else:
+                ids.discard(channel_id)
+            return replace(check, channels=",".join(sorted(ids)))
+
+        for entry in self._stores.catalog.all():
+            if attach or channel_id in entry.check.channel_ids:
+                try:
+                    self._change(entry.check.id, change)
+                except NotFound:
+                    continue

@@ -1,0 +1,318 @@
+"""Pydantic models of every request body and reply of the management API.
+
+Request models validate strictly, as Healthchecks.io does: `"60"` is not a number and `true` is
+not a timeout. A JSON `null` is rejected for Healthchecks.io's fields, worded by the field's
+type ("name is not a string"). Optional fields are left out of the OpenAPI schema's types as
+`null` (SkipJsonSchema), because the API does not accept it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
+
+from cronbeat import runtime
+from cronbeat.domain.channel import ChannelKind
+from cronbeat.domain.errors import DomainError
+from cronbeat.domain.model import MAX_PERIOD_S
+from cronbeat.domain.schedule import validate_schedule, zone
+
+SLUG_PATTERN = "^[a-z0-9-_]*$"
+UniqueField = Literal["name", "slug", "tags", "timeout", "grace"]
+NULLABLE_EXTRAS = frozenset({"max_runtime", "realert_every"})
+"""cronbeat's own optional periods, where `null` means "not set" (the default)."""
+
+
+def _at_least_min_period(seconds: int) -> int:
+    """Timeouts and grace periods start at the deployment's minimum (60 s; 1 s in local mode)."""
+    if seconds < runtime.settings().min_period_s:
+        raise PydanticCustomError("greater_than_equal", "is too small")
+    return seconds
+
+
+Period = Annotated[
+    int,
+    Field(le=MAX_PERIOD_S, json_schema_extra={"minimum": 60}),
+    AfterValidator(_at_least_min_period),
+]
+Threshold = Annotated[int, Field(ge=1, le=1000)]
+Text100 = Annotated[str, Field(max_length=100)]
+Keywords = Annotated[str, Field(max_length=200)]
+Token = Annotated[str, Field(max_length=200, pattern=r"^\S+$")]
+
+
+class CheckSpec(BaseModel):
+    """The body of `POST checks/` and `POST checks/<uuid>`: every field optional."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    api_key: str | SkipJsonSchema[None] = Field(
+        default=None, description="Alternative to the X-Api-Key header."
+    )
+    name: Text100 | SkipJsonSchema[None] = None
+    slug: Annotated[str, Field(max_length=100, pattern=SLUG_PATTERN)] | SkipJsonSchema[None] = None
+    tags: Annotated[str, Field(max_length=500)] | SkipJsonSchema[None] = Field(
+        default=None, description="Space-separated tags."
+    )
+    desc: Annotated[str, Field(max_length=10_000)] | SkipJsonSchema[None] = None
+    timeout: Period | SkipJsonSchema[None] = Field(
+        default=None, description="Seconds between pings (a simple check)."
+    )
+    grace: Period | SkipJsonSchema[None] = None
+    schedule: Text100 | SkipJsonSchema[None] = Field(
+        default=None, description="5-field cron expression (a cron check)."
+    )
+    tz: Annotated[str, Field(max_length=64)] | SkipJsonSchema[None] = None
+    manual_resume: bool | SkipJsonSchema[None] = None
+    methods: Literal["", "POST"] | SkipJsonSchema[None] = None
+    channels: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description='Comma-separated channel ids or names; "*" for all, "" for none. '
+        "Omitted on create: all channels.",
+    )
+    start_kw: Keywords | SkipJsonSchema[None] = None
+    success_kw: Keywords | SkipJsonSchema[None] = None
+    failure_kw: Keywords | SkipJsonSchema[None] = None
+    filter_http_body: bool | SkipJsonSchema[None] = None
+    filter_body: bool | SkipJsonSchema[None] = Field(
+        default=None, description="Older name of filter_http_body."
+    )
+    filter_default_fail: bool | SkipJsonSchema[None] = None
+    unique: list[UniqueField] | SkipJsonSchema[None] = None
+    failure_threshold: Threshold | SkipJsonSchema[None] = Field(
+        default=None, description="Consecutive failures before the check goes down (cronbeat)."
+    )
+    recovery_threshold: Threshold | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Consecutive successes before a down check is up again (cronbeat).",
+    )
+    max_runtime: Period | None = Field(
+        default=None,
+        description="Seconds a started run may take; null: the grace period (cronbeat).",
+    )
+    realert_every: Period | None = Field(
+        default=None,
+        description="Re-alert a down check this often, in seconds; null: never (cronbeat).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_nulls(cls, data: Any) -> Any:
+        """Healthchecks.io's trick: a null becomes a float, which no field accepts, so the error
+        names the field with the wording of its type."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: 0.0 if value is None and key not in NULLABLE_EXTRAS else value
+            for key, value in data.items()
+        }
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                validate_schedule(value)
+            except DomainError:
+                raise PydanticCustomError("cron_syntax", "is not a valid cron expression") from None
+        return value
+
+    @field_validator("tz")
+    @classmethod
+    def _valid_tz(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zone(value)
+            except DomainError:
+                raise PydanticCustomError("tz_syntax", "is not a valid timezone") from None
+        return value
+
+    def given(self, name: str) -> bool:
+        """The request carried this field (with a non-null value)."""
+        return name in self.model_fields_set and getattr(self, name) is not None
+
+
+class ChannelSpec(BaseModel):
+    """The body of `POST channels/` (cronbeat: Healthchecks.io has no such endpoint)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    api_key: str | SkipJsonSchema[None] = Field(
+        default=None, description="Alternative to the X-Api-Key header."
+    )
+    kind: ChannelKind
+    name: Text100 = ""
+    url: (
+        Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] | SkipJsonSchema[None]
+    ) = Field(default=None, description="webhook, slack, discord: where to POST.")
+    secret: Annotated[str, Field(min_length=16, max_length=200)] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="webhook: HMAC key for X-Cronbeat-Signature; generated when omitted.",
+    )
+    bot_token: Token | SkipJsonSchema[None] = Field(default=None, description="telegram")
+    chat_id: Token | SkipJsonSchema[None] = Field(default=None, description="telegram")
+    attach_all: bool | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Attach the new channel to every existing check (default true), as "
+        "Healthchecks.io's integration form does.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_nulls(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {key: 0.0 if value is None else value for key, value in data.items()}
+
+
+# -- replies ------------------------------------------------------------------------------
+
+PRESENT_WHEN_SET = frozenset(
+    {
+        "last_duration",
+        "timeout",
+        "schedule",
+        "tz",
+        "unique_key",
+        "uuid",
+        "ping_url",
+        "update_url",
+        "pause_url",
+        "resume_url",
+        "channels",
+    }
+)
+"""Keys Healthchecks.io leaves out (rather than sending null) when they do not apply."""
+
+
+class Reply(BaseModel):
+    """A reply model; its schema is the validation one, which lists the fields a custom
+    serializer may leave out."""
+
+    model_config = ConfigDict(json_schema_mode_override="validation")
+
+
+class CheckOut(Reply):
+    """A check as Healthchecks.io's v3 API shows it, plus cronbeat's fields.
+
+    With a read-only key, `unique_key` replaces uuid, the URLs and channels.
+    """
+
+    name: str
+    slug: str
+    tags: str = Field(description="Space-separated tags.")
+    desc: str
+    grace: int
+    n_pings: int
+    status: Literal["new", "up", "grace", "down", "paused"]
+    started: bool
+    last_ping: str | None
+    next_ping: str | None
+    manual_resume: bool
+    methods: str
+    start_kw: str
+    success_kw: str
+    failure_kw: str
+    filter_http_body: bool
+    filter_default_fail: bool
+    failure_threshold: int
+    recovery_threshold: int
+    max_runtime: int | None
+    realert_every: int | None
+    last_duration: int | None = None
+    timeout: int | None = None
+    schedule: str | None = None
+    tz: str | None = None
+    uuid: str | None = None
+    ping_url: str | None = None
+    update_url: str | None = None
+    pause_url: str | None = None
+    resume_url: str | None = None
+    channels: str | None = Field(default=None, description="Comma-separated channel ids.")
+    unique_key: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None or k not in PRESENT_WHEN_SET}
+
+
+class CheckList(Reply):
+    checks: list[CheckOut]
+
+
+class PingOut(Reply):
+    """One ping as Healthchecks.io lists it, plus cronbeat's `exit_status`."""
+
+    type: Literal["success", "start", "fail", "log", "ign"]
+    date: str
+    n: int
+    scheme: str
+    remote_addr: str
+    method: str
+    ua: str
+    rid: str | None
+    duration: float | None = Field(default=None, description="Seconds since the run's start ping.")
+    body_url: str | None
+    exit_status: int | None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_duration(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("duration") is None:
+            data.pop("duration", None)
+        return data
+
+
+class PingList(Reply):
+    pings: list[PingOut]
+
+
+class FlipOut(Reply):
+    timestamp: str
+    up: Literal[0, 1]
+    status: str = Field(description="The status the check changed to (cronbeat).")
+    reason: str = Field(description="Why it changed (cronbeat).")
+
+
+class FlipList(Reply):
+    flips: list[FlipOut]
+
+
+class ChannelOut(Reply):
+    id: str
+    name: str
+    kind: str
+
+
+class ChannelList(Reply):
+    channels: list[ChannelOut]
+
+
+class ChannelCreated(ChannelOut):
+    secret: str | None = Field(
+        default=None, description="webhook: the signing secret, shown only in this reply."
+    )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_secret(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("secret") is None:
+            data.pop("secret", None)
+        return data
+
+
+class ErrorOut(Reply):
+    error: str

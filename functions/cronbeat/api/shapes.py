@@ -1,0 +1,128 @@
+"""Checks, pings, flips and channels in the shapes Healthchecks.io's v3 API returns.
+
+Timestamps are ISO 8601 in UTC with an explicit offset (`2026-01-01T00:00:00+00:00`); check times
+drop sub-second digits, as Healthchecks.io's `isostring` does, while ping dates keep them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cronbeat.api.models import ChannelOut, CheckOut, FlipOut, PingOut
+from cronbeat.domain.channel import Channel
+from cronbeat.domain.machine import evaluate
+from cronbeat.domain.model import SECOND_MS, Check
+from cronbeat.store.catalog import FlipRecord, PingRecord
+
+API_PREFIX = "/api/v3"
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What a reply depends on besides the data: the key's access, the time, the public URL."""
+
+    read_only: bool
+    now_ms: int
+    base_url: str
+    """Scheme and host the API is reached at, without a trailing slash (may be empty)."""
+
+
+def iso_seconds(at_ms: int | None) -> str | None:
+    if at_ms is None:
+        return None
+    return datetime.fromtimestamp(at_ms // SECOND_MS, tz=UTC).isoformat()
+
+
+def iso_precise(at_ms: int) -> str:
+    return datetime.fromtimestamp(at_ms / SECOND_MS, tz=UTC).isoformat()
+
+
+def unique_key(check_id: str) -> str:
+    """Healthchecks.io's stable read-only id: SHA-1 of the first 16 hex digits of the UUID."""
+    return hashlib.sha1(check_id.replace("-", "").lower()[:16].encode()).hexdigest()  # noqa: S324
+
+
+def public_id(check: Check, view: View) -> str:
+    """How a reply refers to a check: its uuid, or its unique_key for a read-only key."""
+    return unique_key(check.id) if view.read_only else check.id
+
+
+def check_out(check: Check, view: View) -> CheckOut:
+    evaluation = evaluate(check, view.now_ms)
+    shown = CheckOut(
+        name=check.name,
+        slug=check.slug,
+        tags=check.tags,
+        desc=check.desc,
+        grace=check.grace_s,
+        n_pings=check.n_pings,
+        status=evaluation.status,
+        started=evaluation.started,
+        last_ping=iso_seconds(check.last_ping_ms),
+        next_ping=iso_seconds(evaluation.due_ms),
+        manual_resume=check.manual_resume,
+        methods=check.methods,
+        start_kw=check.start_kw,
+        success_kw=check.success_kw,
+        failure_kw=check.failure_kw,
+        filter_http_body=check.filter_http_body,
+        filter_default_fail=check.filter_default_fail,
+        failure_threshold=check.failure_threshold,
+        recovery_threshold=check.recovery_threshold,
+        max_runtime=check.max_runtime_s,
+        realert_every=check.realert_every_s,
+    )
+    if check.last_duration_ms:
+        shown.last_duration = check.last_duration_ms // SECOND_MS
+    if check.kind == "cron":
+        shown.schedule, shown.tz = check.schedule, check.tz
+    else:
+        shown.timeout = check.timeout_s
+    if view.read_only:
+        shown.unique_key = unique_key(check.id)
+    else:
+        update_url = f"{view.base_url}{API_PREFIX}/checks/{check.id}"
+        shown.uuid = check.id
+        shown.ping_url = f"{view.base_url}/ping/{check.id}"
+        shown.update_url = update_url
+        shown.pause_url = f"{update_url}/pause"
+        shown.resume_url = f"{update_url}/resume"
+        shown.channels = ",".join(sorted(check.channel_ids))
+    return shown
+
+
+def ping_out(check: Check, ping: PingRecord, view: View) -> PingOut:
+    body_url = None
+    if ping.has_body:
+        body_url = (
+            f"{view.base_url}{API_PREFIX}/checks/{public_id(check, view)}/pings/{ping.n}/body"
+        )
+    kind = ping.kind if ping.kind in ("success", "start", "fail", "log", "ign") else "success"
+    return PingOut(
+        type=kind,  # type: ignore[arg-type]
+        date=iso_precise(ping.at_ms),
+        n=ping.n,
+        scheme=ping.scheme,
+        remote_addr=ping.remote_addr,
+        method=ping.method,
+        ua=ping.ua,
+        rid=ping.rid,
+        duration=ping.duration_ms / SECOND_MS if ping.duration_ms is not None else None,
+        body_url=body_url,
+        exit_status=ping.exit_status,
+    )
+
+
+def flip_out(flip: FlipRecord) -> FlipOut:
+    return FlipOut(
+        timestamp=iso_seconds(flip.at_ms) or "",
+        up=1 if flip.new == "up" else 0,
+        status=flip.new,
+        reason=flip.reason,
+    )
+
+
+def channel_out(channel: Channel) -> ChannelOut:
+    return ChannelOut(id=channel.id, name=channel.name, kind=channel.kind)

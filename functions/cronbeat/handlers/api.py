@@ -1,0 +1,351 @@
+"""HTTP API (payload v2) → the management API v3, compatible with Healthchecks.io, and `GET /`.
+
+Each route authenticates, calls one operation of `cronbeat.api`, and shapes the reply.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    CORSConfig,
+    Response,
+    content_types,
+)
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import (
+    APIKey,
+    Server,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cronbeat import clock
+from cronbeat.api import dashboard
+from cronbeat.api.auth import Caller, authenticate, presented_key
+from cronbeat.api.channels import channel_from_spec, delete_channel
+from cronbeat.api.checks import NOT_PAUSED, CheckService
+from cronbeat.api.errors import UNPARSABLE, ApiError, NotFound, first_problem
+from cronbeat.api.models import (
+    ChannelCreated,
+    ChannelList,
+    ChannelOut,
+    ChannelSpec,
+    CheckList,
+    CheckOut,
+    CheckSpec,
+    FlipList,
+    PingList,
+)
+from cronbeat.api.requests import base_url, canonical_event
+from cronbeat.api.shapes import View, channel_out, check_out, flip_out, ping_out
+from cronbeat.api.stores import Stores
+from cronbeat.domain.model import MAX_PERIOD_S, SECOND_MS
+
+V3 = "/api/v3"
+TEXT = "text/plain; charset=utf-8"
+LATEST_S = 9_999_999_999
+"""The latest `start`/`end` a flips query takes: flip keys hold 13-digit millisecond times."""
+
+logger = Logger()
+app = APIGatewayHttpResolver(
+    enable_validation=True,
+    cors=CORSConfig(allow_origin="*", allow_headers=["X-Api-Key"], max_age=600),
+)
+
+
+# -- request context ----------------------------------------------------------------------
+
+
+def _stores() -> Stores:
+    return Stores.from_runtime()
+
+
+def _json_body() -> Any:
+    try:
+        return app.current_event.json_body
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _caller(stores: Stores, *, write: bool) -> Caller:
+    event = app.current_event
+    key = presented_key(event.headers, event.http_method.upper(), _json_body())
+    return authenticate(stores.keys, key, write=write)
+
+
+def _view(stores: Stores, caller: Caller, now_ms: int) -> View:
+    return View(
+        caller.read_only, now_ms, base_url(stores.settings.base_url, app.current_event.headers)
+    )
+
+
+def _error(status: int, message: str) -> Response[Any]:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps({"error": message}))
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+def _refused(error: ApiError) -> Response[Any]:
+    if error.message == NOT_PAUSED:
+        return Response(error.status, TEXT, error.message)
+    return _error(error.status, error.message)
+
+
+def _invalid(error: RequestValidationError) -> Response[Any]:
+    """Healthchecks.io's order: an unreadable body, then the key, then the first bad field."""
+    message = first_problem(error.errors())
+    if message != UNPARSABLE:
+        write = app.current_event.http_method.upper() in ("POST", "DELETE")
+        try:
+            _caller(_stores(), write=write)
+        except ApiError as refused:
+            return _error(refused.status, refused.message)
+    return _error(400, message)
+
+
+def _undecodable(_: UnicodeDecodeError) -> Response[Any]:
+    return _error(400, UNPARSABLE)
+
+
+app.exception_handler(ApiError)(_refused)
+app.exception_handler(RequestValidationError)(_invalid)
+app.exception_handler(UnicodeDecodeError)(_undecodable)
+
+
+def _no_route(_: NotFoundError) -> Response[Any]:
+    """405 with `Allow` when the path exists under other methods, else 404."""
+    path = app.current_event.path
+    allowed = sorted(
+        {r.method for r in app._static_routes + app._dynamic_routes if r.rule.match(path)}
+    )
+    if allowed:
+        response = _error(405, "method not allowed")
+        response.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
+        return response
+    return _error(404, "not found")
+
+
+app.not_found(_no_route)
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+@app.get("/", cors=False, include_in_schema=False)
+def dashboard_page() -> Response[str]:
+    page = dashboard.page()
+    return Response(200, "text/html; charset=utf-8", page.html, headers=dashboard.headers(page))
+
+
+@app.get(f"{V3}/openapi.json", include_in_schema=False)
+def openapi_json() -> Response[str]:
+    return Response(200, content_types.APPLICATION_JSON, openapi_document())
+
+
+@app.get(f"{V3}/status/", summary="Answers OK when the API can reach DynamoDB (no key).")
+def status() -> Response[str]:
+    _stores().catalog.reachable()
+    return Response(200, TEXT, "OK")
+
+
+# -- checks -------------------------------------------------------------------------------
+
+
+@app.get(f"{V3}/checks/", summary="List checks, optionally by tags (all must match) and slug.")
+def list_checks(
+    tag: Annotated[list[str] | None, Query()] = None,
+    slug: Annotated[str | None, Query(max_length=100)] = None,
+) -> CheckList:
+    stores = _stores()
+    caller = _caller(stores, write=False)
+    view = _view(stores, caller, clock.now_ms())
+    checks = CheckService(stores, now_ms=view.now_ms).find(tags=tag or [], slug=slug)
+    return CheckList(checks=[check_out(check, view) for check in checks])
+
+
+@app.post(
+    f"{V3}/checks/",
+    summary="Create a check (201), or update the one `unique` matches (200).",
+    responses={
+        200: {"description": "An existing check matched `unique` and was updated."},
+        201: {"description": "Created."},
+    },
+)
+def create_check(spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> Response[CheckOut]:  # noqa: B008
+    stores = _stores()
+    caller = _caller(stores, write=True)
+    view = _view(stores, caller, clock.now_ms())
+    check, created = CheckService(stores, now_ms=view.now_ms).create(spec)
+    return Response(201 if created else 200, content_types.APPLICATION_JSON, check_out(check, view))
+
+
+@app.get(f"{V3}/checks/<check>", summary="One check, by uuid or (read-only) unique_key.")
+def get_check(check: str) -> CheckOut:
+    stores = _stores()
+    caller = _caller(stores, write=False)
+    view = _view(stores, caller, clock.now_ms())
+    found = CheckService(stores, now_ms=view.now_ms).get(check)
+    return check_out(found, view)
+
+
+@app.post(f"{V3}/checks/<check>", summary="Update a check: fields left out keep their value.")
+def update_check(check: str, spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> CheckOut:  # noqa: B008
+    stores = _stores()
+    caller = _caller(stores, write=True)
+    view = _view(stores, caller, clock.now_ms())
+    return check_out(CheckService(stores, now_ms=view.now_ms).update(check, spec), view)
+
+
+@app.delete(f"{V3}/checks/<check>", summary="Delete a check; returns it as it was.")
+def delete_check(check: str) -> CheckOut:
+    stores = _stores()
+    caller = _caller(stores, write=True)
+    view = _view(stores, caller, clock.now_ms())
+    return check_out(CheckService(stores, now_ms=view.now_ms).delete(check), view)
+
+
+@app.post(f"{V3}/checks/<check>/pause", summary="Pause a check (idempotent, alerts no one).")
+def pause_check(check: str) -> CheckOut:
+    stores = _stores()
+    caller = _caller(stores, write=True)
+    view = _view(stores, caller, clock.now_ms())
+    return check_out(CheckService(stores, now_ms=view.now_ms).pause(check), view)
+
+
+@app.post(
+    f"{V3}/checks/<check>/resume",
+    summary="Resume a paused check as new; 409 `check is not paused` otherwise.",
+    responses={200: {"description": "Resumed."}, 409: {"description": "check is not paused"}},
+)
+def resume_check(check: str) -> CheckOut:
+    stores = _stores()
+    caller = _caller(stores, write=True)
+    view = _view(stores, caller, clock.now_ms())
+    return check_out(CheckService(stores, now_ms=view.now_ms).resume(check), view)
+
+
+# -- history ------------------------------------------------------------------------------
+
+
+@app.get(
+    f"{V3}/checks/<check>/pings/",
+    summary="The check's latest pings, newest first (uuid or unique_key).",
+)
+def list_pings(check: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> PingList:
+    stores = _stores()
+    caller = _caller(stores, write=False)
+    view = _view(stores, caller, clock.now_ms())
+    found = CheckService(stores, now_ms=view.now_ms).get(check)
+    pings = stores.catalog.pings(found.id, limit=limit)
+    return PingList(pings=[ping_out(found, ping, view) for ping in pings])
+
+
+@app.get(
+    f"{V3}/checks/<check>/pings/<n>/body",
+    summary="A ping's stored body as text/plain; 404 when there is none.",
+    responses={200: {"description": "The body.", "content": {"text/plain": {}}}},
+)
+def ping_body(check: str, n: str) -> Response[Any]:
+    stores = _stores()
+    _caller(stores, write=False)
+    if not n.isascii() or not n.isdigit() or len(n) > 10:
+        raise NotFound()
+    found = CheckService(stores, now_ms=clock.now_ms()).get(check)
+    body = stores.catalog.ping_body(found.id, int(n))
+    if body is None:
+        raise NotFound()
+    try:
+        return Response(200, TEXT, body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Response(200, TEXT, body)
+
+
+@app.get(
+    f"{V3}/checks/<check>/flips/",
+    summary="The check's status changes, newest first (uuid or unique_key).",
+)
+def list_flips(
+    check: str,
+    seconds: Annotated[int | None, Query(ge=0, le=MAX_PERIOD_S)] = None,
+    start: Annotated[int | None, Query(ge=0, le=LATEST_S)] = None,
+    end: Annotated[int | None, Query(ge=0, le=LATEST_S)] = None,
+) -> FlipList:
+    stores = _stores()
+    caller = _caller(stores, write=False)
+    now_ms = clock.now_ms()
+    found = CheckService(stores, now_ms=now_ms).get(check)
+    since_ms = [t * SECOND_MS for t in (start,) if t is not None]
+    if seconds is not None:
+        since_ms.append(now_ms - seconds * SECOND_MS)
+    flips = stores.catalog.flips(
+        found.id,
+        start_ms=max(since_ms) if since_ms else None,
+        end_ms=end * SECOND_MS if end is not None else None,
+    )
+    del caller
+    return FlipList(flips=[flip_out(flip) for flip in flips])
+
+
+# -- channels -----------------------------------------------------------------------------
+
+
+@app.get(f"{V3}/channels/", summary="The notification channels (no secrets).")
+def list_channels() -> ChannelList:
+    stores = _stores()
+    _caller(stores, write=False)
+    return ChannelList(channels=[channel_out(c) for c in stores.channels.all()])
+
+
+@app.post(
+    f"{V3}/channels/",
+    summary="Add a webhook, slack, discord or telegram channel (cronbeat).",
+    responses={201: {"description": "Created; a generated webhook secret is shown once."}},
+)
+def create_channel(spec: Annotated[ChannelSpec, Body()]) -> Response[ChannelCreated]:
+    stores = _stores()
+    _caller(stores, write=True)
+    now_ms = clock.now_ms()
+    channel, secret = channel_from_spec(spec, now_ms=now_ms)
+    stores.channels.put(channel)
+    if spec.attach_all is not False:
+        CheckService(stores, now_ms=now_ms).reassign_channel(channel.id, attach=True)
+    shown = ChannelCreated(id=channel.id, name=channel.name, kind=channel.kind, secret=secret)
+    return Response(201, content_types.APPLICATION_JSON, shown)
+
+
+@app.delete(f"{V3}/channels/<channel_id>", summary="Delete a channel (cronbeat).")
+def remove_channel(channel_id: str) -> ChannelOut:
+    stores = _stores()
+    _caller(stores, write=True)
+    deleted = delete_channel(stores.channels, channel_id)
+    CheckService(stores, now_ms=clock.now_ms()).reassign_channel(deleted.id, attach=False)
+    return channel_out(deleted)
+
+
+# -- entry points -------------------------------------------------------------------------
+
+
+def openapi_document() -> str:
+    """The OpenAPI document of these routes, as committed in `openapi.json`."""
+    return app.get_openapi_json_schema(
+        title="cronbeat management API",
+        version="3",
+        description="Healthchecks.io's Management API v3, plus channels and cronbeat's fields.",
+        servers=[Server(url="/")],
+        security_schemes={
+            "apiKey": APIKey.model_validate({"type": "apiKey", "in": "header", "name": "X-Api-Key"})
+        },
+        security=[{"apiKey": []}],
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(canonical_event(event), context)
