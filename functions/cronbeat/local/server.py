@@ -73,7 +73,10 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument(
-        "--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (8000)"
+        "--port",
+        type=_port,
+        default=8000,
+        help="port to listen on, 0 for any free one (default 8000)",
     )
     p.add_argument(
         "--sweep-seconds",
@@ -91,11 +94,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--api-key",
+        metavar="KEY",
         default=os.environ.get("CRONBEAT_API_KEY"),
         help="the read-write API key, 32 characters (default: $CRONBEAT_API_KEY, else random)",
     )
     p.add_argument(
         "--read-only-key",
+        metavar="KEY",
         default=os.environ.get("CRONBEAT_READ_ONLY_KEY"),
         help="the read-only API key (default: $CRONBEAT_READ_ONLY_KEY, else random)",
     )
