@@ -1,0 +1,118 @@
+"""Builders shared by the scanner and notifier tests: checks in the table, events, contexts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cronbeat.domain.model import Check
+from cronbeat.store.codec import Item, from_item, revision, to_item
+from cronbeat.store.events import FLIP_PREFIX
+from tests.conftest import Aws
+
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+SECOND = 1000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+
+
+def at(text: str) -> int:
+    """Epoch ms of a UTC wall-clock time such as "2026-03-02 12:00"."""
+    return int(datetime.fromisoformat(f"{text}+00:00").timestamp() * 1000)
+
+
+@dataclass
+class FakeContext:
+    """The attributes Powertools reads from a Lambda context."""
+
+    function_name: str = "cronbeat-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:cronbeat-test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return event
+
+
+def scheduled_event(at_ms: int) -> dict[str, Any]:
+    """The sample EventBridge scheduled event, fired at `at_ms`."""
+    event = load_event("scheduled.json")
+    assert at_ms % SECOND == 0, "scheduled events carry whole seconds"
+    event["time"] = datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return event
+
+
+def simple_check(**changes: Any) -> Check:
+    """An up check (timeout 1 h, grace 10 min) with a fresh id and the given fields changed."""
+    base = Check(
+        id=str(uuid.uuid4()),
+        name="nightly backup",
+        tags="prod db",
+        timeout_s=3600,
+        grace_s=600,
+        status="up",
+        status_since_ms=at("2026-03-01 00:00"),
+        n_pings=7,
+        desc="dumps the main database",
+    )
+    return replace(base, **changes)
+
+
+def put_check(aws: Aws, check: Check, rev: int = 3) -> Check:
+    aws.dynamodb.put_item(TableName=aws.checks_table, Item=to_item(check, rev=rev))
+    return check
+
+
+def stored(aws: Aws, check_id: str) -> tuple[Check, int, Item]:
+    item = aws.dynamodb.get_item(
+        TableName=aws.checks_table, Key={"id": {"S": check_id}}, ConsistentRead=True
+    )["Item"]
+    return from_item(item), revision(item), item
+
+
+def outbox(aws: Aws, check_id: str | None = None) -> list[Item]:
+    """Flip and reminder items, of one check or of all, oldest first per check."""
+    if check_id is not None:
+        reply = aws.dynamodb.query(
+            TableName=aws.events_table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :flips)",
+            ExpressionAttributeValues={":pk": {"S": check_id}, ":flips": {"S": FLIP_PREFIX}},
+            ConsistentRead=True,
+        )
+        items: list[Item] = reply["Items"]
+        return items
+    found: list[Item] = []
+    request: dict[str, Any] = {"TableName": aws.events_table, "ConsistentRead": True}
+    while True:
+        page = aws.dynamodb.scan(**request)
+        found += [i for i in page["Items"] if i["type"]["S"] in ("flip", "reminder")]
+        if "LastEvaluatedKey" not in page:
+            return found
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON documents printed one per line (Powertools logs and EMF blobs)."""
+    lines = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
+
+
+def emf_values(lines: list[dict[str, Any]], metric: str) -> list[float]:
+    """Every value published for `metric` across the EMF blobs in `lines`."""
+    values: list[float] = []
+    for blob in lines:
+        if "_aws" not in blob or metric not in blob:
+            continue
+        value = blob[metric]
+        values += value if isinstance(value, list) else [value]
+    return values
