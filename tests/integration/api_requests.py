@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import pytest
-
 from cronbeat import runtime
 from cronbeat.store.keys import ApiKeyStore
 from tests.conftest import Aws
@@ -70,7 +68,7 @@ def api_event(
     all_headers.update({k.lower(): v for k, v in (headers or {}).items()})
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "GET /" if path == "/" else "ANY /api/{proxy+}",
+        "routeKey": "GET /",
         "rawPath": path,
         "rawQueryString": "",
         "headers": all_headers,
@@ -87,15 +85,17 @@ def api_event(
                 "userAgent": "curl/8.5.0",
             },
             "requestId": "req-1",
-            "routeKey": "ANY /api/{proxy+}",
+            "routeKey": "GET /",
             "stage": "$default",
             "time": "01/Jan/2026:00:00:00 +0000",
             "timeEpoch": 1767225600000,
         },
         "isBase64Encoded": False,
     }
-    if path != "/":
-        event["pathParameters"] = {"proxy": path.removeprefix("/api/")}
+    for prefix in ("/api/", "/ping/"):
+        if path.startswith(prefix):
+            event["pathParameters"] = {"proxy": path.removeprefix(prefix)}
+            event["routeKey"] = event["requestContext"]["routeKey"] = f"ANY {prefix}{{proxy+}}"
     if query:
         # API Gateway joins repeated parameters with commas.
         event["queryStringParameters"] = {
@@ -115,9 +115,13 @@ def api_event(
 
 
 def send(event: dict[str, Any]) -> Reply:
-    from cronbeat.handlers.api import handler
+    """Hand the event to the function API Gateway routes it to, as the stack does."""
+    if event["rawPath"].startswith("/ping/"):
+        from cronbeat.handlers.ping import handler
+    else:
+        from cronbeat.handlers.api import handler
 
-    result = handler(event, LambdaContext())  # type: ignore[arg-type]
+    result = handler(event, LambdaContext())
     raw = result.get("body") or ""
     body = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
     headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
@@ -165,6 +169,11 @@ class Api:
     def delete(self, path: str, **kwargs: Any) -> Reply:
         return self.request("DELETE", path, **kwargs)
 
+    def ping(self, target: str, suffix: str = "", *, body: str | None = None) -> Reply:
+        """Ping a check through the ping function, as a job would."""
+        method = "POST" if body is not None else "GET"
+        return send(api_event(method, f"/ping/{target}{suffix}", body=body))
+
     def create(self, **fields: Any) -> dict[str, Any]:
         """Create a check and return its JSON (asserting it was created)."""
         reply = self.post("checks/", fields)
@@ -173,21 +182,9 @@ class Api:
         return created
 
 
-@pytest.fixture
-def keys(aws: Aws) -> ApiKeyStore:
+def seed_keys(aws: Aws) -> ApiKeyStore:
     """The key store on the test tables, holding one read-write and one read-only key."""
-    settings = runtime.settings()
-    store = ApiKeyStore(aws.dynamodb, aws.events_table, settings.api_key_pepper)
+    store = ApiKeyStore(aws.dynamodb, aws.events_table, runtime.settings().api_key_pepper)
     store.create(read_only=False, name="rw", key=RW_KEY, at_ms=1)
     store.create(read_only=True, name="ro", key=RO_KEY, at_ms=1)
     return store
-
-
-@pytest.fixture
-def api(keys: ApiKeyStore) -> Api:
-    return Api()
-
-
-@pytest.fixture
-def readonly(keys: ApiKeyStore) -> Api:
-    return Api(key=RO_KEY)

@@ -1,0 +1,1 @@
+"""Administration commands run with the operator's own AWS credentials (`cronbeat keys ...`)."""

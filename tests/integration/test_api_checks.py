@@ -1,0 +1,415 @@
+"""The check endpoints of the management API, through the handler with HTTP API v2 events."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+
+from cronbeat import clock, runtime
+from cronbeat.domain.channel import Channel
+from cronbeat.domain.model import Check
+from cronbeat.store.channels import ChannelStore
+from cronbeat.store.checks import CheckStore
+from cronbeat.store.codec import SLUG_KEY
+from cronbeat.store.project import ProjectStore
+from tests.conftest import Aws
+from tests.integration.api_requests import (
+    BASE,
+    RO_KEY,
+    Api,
+    seed_keys,
+)
+
+T0 = 1_767_225_600_000
+"""2026-01-01T00:00:00Z."""
+HOUR = 3_600_000
+
+RW_ONLY = {"uuid", "ping_url", "update_url", "pause_url", "resume_url", "channels"}
+
+
+@pytest.fixture
+def api(aws: Aws) -> Api:
+    """A read-write client (both keys exist)."""
+    seed_keys(aws)
+    return Api()
+
+
+@pytest.fixture
+def readonly(api: Api) -> Api:
+    return Api(key=RO_KEY)
+
+
+def store_check(aws: Aws, **fields: object) -> Check:
+    check = Check(id=str(uuid.uuid4()), created_ms=T0, **fields)  # type: ignore[arg-type]
+    CheckStore(aws.dynamodb, aws.checks_table, aws.events_table).create(check, None)
+    return check
+
+
+def add_channel(aws: Aws, channel_id: str, name: str = "") -> None:
+    ChannelStore(aws.dynamodb, aws.events_table).put(
+        Channel(id=channel_id, kind="webhook", name=name, config={"url": "https://x.test/"})
+    )
+
+
+def test_create_returns_201_and_the_healthchecks_shape(api: Api) -> None:
+    # Given a read-write key
+    # When a check is created with Healthchecks.io's documented fields
+    reply = api.post(
+        "checks/",
+        {"name": "backup", "slug": "backup", "tags": "prod db", "timeout": 3600, "grace": 600},
+    )
+    # Then it is created, new, and carries every URL built from the request's host
+    assert reply.status == 201
+    check = reply.json()
+    code = check["uuid"]
+    assert check["name"] == "backup"
+    assert check["slug"] == "backup"
+    assert check["tags"] == "prod db"
+    assert (check["timeout"], check["grace"]) == (3600, 600)
+    assert check["status"] == "new"
+    assert check["started"] is False
+    assert check["last_ping"] is None
+    assert check["next_ping"] is None
+    assert check["n_pings"] == 0
+    assert check["ping_url"] == f"{BASE}/ping/{code}"
+    assert check["update_url"] == f"{BASE}/api/v3/checks/{code}"
+    assert check["pause_url"] == f"{BASE}/api/v3/checks/{code}/pause"
+    assert check["resume_url"] == f"{BASE}/api/v3/checks/{code}/resume"
+    assert check["failure_threshold"] == 1
+    assert check["recovery_threshold"] == 1
+    assert check["max_runtime"] is None
+    assert check["realert_every"] is None
+    assert "schedule" not in check
+    assert "last_duration" not in check
+    assert "unique_key" not in check
+
+
+def test_create_with_an_empty_body_uses_the_defaults(api: Api) -> None:
+    # When a check is created with no body at all
+    reply = api.post("checks/")
+    # Then it gets Healthchecks.io's defaults: a day's timeout and an hour's grace
+    assert reply.status == 201
+    assert (reply.json()["timeout"], reply.json()["grace"]) == (86400, 3600)
+
+
+def test_create_cron_check_shows_schedule_and_tz_instead_of_timeout(api: Api) -> None:
+    # When a cron check is created
+    check = api.create(name="nightly", schedule="0 2 * * *", tz="Europe/Riga", grace=900)
+    # Then it shows its schedule and zone, and no timeout
+    assert (check["schedule"], check["tz"]) == ("0 2 * * *", "Europe/Riga")
+    assert "timeout" not in check
+
+
+def test_ping_url_uses_the_configured_base_url(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a deployment whose public base URL is configured
+    monkeypatch.setenv("CRONBEAT_BASE_URL", "https://beat.example.org/")
+    runtime.reset()
+    # When a check is created
+    check = api.create(name="x")
+    # Then its URLs use that base, not the request's host
+    assert check["ping_url"] == f"https://beat.example.org/ping/{check['uuid']}"
+
+
+def test_cronbeat_fields_round_trip(api: Api) -> None:
+    # When a check is created with cronbeat's own fields
+    check = api.create(
+        name="etl", failure_threshold=3, recovery_threshold=2, max_runtime=7200, realert_every=3600
+    )
+    # Then they are stored and shown
+    shown = api.get(f"checks/{check['uuid']}").json()
+    assert shown["failure_threshold"] == 3
+    assert shown["recovery_threshold"] == 2
+    assert shown["max_runtime"] == 7200
+    assert shown["realert_every"] == 3600
+    # And null sets the optional periods back to their defaults
+    cleared = api.post(f"checks/{check['uuid']}", {"max_runtime": None, "realert_every": None})
+    assert cleared.status == 200
+    assert cleared.json()["max_runtime"] is None
+    assert cleared.json()["realert_every"] is None
+
+
+def test_new_check_without_channels_field_gets_every_channel(aws: Aws, api: Api) -> None:
+    # Given two channels
+    add_channel(aws, "b-channel")
+    add_channel(aws, "a-channel")
+    # When checks are created without `channels`, with "", and with one id
+    every = api.create(name="all")
+    none = api.create(name="none", channels="")
+    one = api.create(name="one", channels="b-channel")
+    # Then they get all channels (comma-separated, sorted), none, and the one
+    assert every["channels"] == "a-channel,b-channel"
+    assert none["channels"] == ""
+    assert one["channels"] == "b-channel"
+
+
+def test_channels_may_be_named_and_unknown_ones_are_refused(aws: Aws, api: Api) -> None:
+    # Given a named channel
+    add_channel(aws, "c1", name="ops-webhook")
+    check = api.create(name="x", channels="")
+    # When a check is given the channel by name, then an unknown and an empty identifier
+    named = api.post(f"checks/{check['uuid']}", {"channels": "ops-webhook"})
+    unknown = api.post(f"checks/{check['uuid']}", {"channels": "c1,nope"})
+    empty = api.post(f"checks/{check['uuid']}", {"channels": "c1,"})
+    # Then the name resolves to its id, and the others get Healthchecks.io's 400s
+    assert named.json()["channels"] == "c1"
+    assert (unknown.status, unknown.error) == (400, "invalid channel identifier: nope")
+    assert (empty.status, empty.error) == (400, "empty channel identifier")
+    assert api.get(f"checks/{check['uuid']}").json()["channels"] == "c1"
+
+
+def test_unique_upserts_the_matching_check(api: Api) -> None:
+    # Given a check named "backup"
+    first = api.create(name="backup", timeout=3600)
+    # When a create names `unique: ["name"]` with the same name
+    again = api.post("checks/", {"name": "backup", "timeout": 7200, "unique": ["name"]})
+    # Then the existing check is updated and returned with 200, not duplicated
+    assert again.status == 200
+    assert again.json()["uuid"] == first["uuid"]
+    assert again.json()["timeout"] == 7200
+    assert len(api.get("checks/").json()["checks"]) == 1
+
+
+def test_unique_creates_when_a_listed_field_is_absent_or_differs(api: Api) -> None:
+    # Given a check named "backup"
+    api.create(name="backup")
+    # When `unique` lists a field the request lacks, or a value that differs
+    absent = api.post("checks/", {"name": "backup", "unique": ["name", "slug"]})
+    differs = api.post("checks/", {"name": "other", "unique": ["name"]})
+    # Then new checks are created
+    assert (absent.status, differs.status) == (201, 201)
+    assert len(api.get("checks/").json()["checks"]) == 3
+
+
+def test_list_filters_by_every_tag_and_by_slug(api: Api) -> None:
+    # Given checks with different tags and slugs
+    api.create(name="a", tags="prod db", slug="a")
+    api.create(name="b", tags="prod web", slug="b")
+    api.create(name="c", tags="dev db", slug="c")
+    # When listing by tags (all must match) and by slug
+    prod = api.get("checks/", query={"tag": "prod"}).json()["checks"]
+    prod_db = api.get("checks/", query={"tag": ["prod", "db"]}).json()["checks"]
+    slug_c = api.get("checks/", query={"slug": "c"}).json()["checks"]
+    # Then only the matching checks are listed
+    assert sorted(c["name"] for c in prod) == ["a", "b"]
+    assert [c["name"] for c in prod_db] == ["a"]
+    assert [c["name"] for c in slug_c] == ["c"]
+
+
+def test_get_by_uuid_and_by_unique_key(api: Api, readonly: Api) -> None:
+    # Given a check
+    check = api.create(name="x")
+    expected_key = hashlib.sha1(check["uuid"].replace("-", "")[:16].encode()).hexdigest()  # noqa: S324
+    # When it is read by uuid and by the read-only key's unique_key
+    by_uuid = api.get(f"checks/{check['uuid']}")
+    by_key = readonly.get(f"checks/{expected_key}")
+    # Then both find it
+    assert by_uuid.json()["name"] == "x"
+    assert by_key.status == 200
+    assert by_key.json()["unique_key"] == expected_key
+
+
+def test_read_only_key_sees_unique_key_and_no_uuid_urls_or_channels(
+    api: Api, readonly: Api
+) -> None:
+    # Given a check
+    check = api.create(name="x")
+    # When a read-only key lists and reads checks
+    listed = readonly.get("checks/").json()["checks"][0]
+    # Then the uuid, the URLs and the channels are redacted, replaced by unique_key
+    assert RW_ONLY.isdisjoint(listed)
+    assert (
+        listed["unique_key"]
+        == hashlib.sha1(  # noqa: S324
+            check["uuid"].replace("-", "")[:16].encode()
+        ).hexdigest()
+    )
+    assert check["uuid"] not in readonly.get("checks/").text
+    # And a read-write key sees them
+    assert RW_ONLY.issubset(api.get("checks/").json()["checks"][0])
+
+
+def test_read_only_key_cannot_write(api: Api, readonly: Api) -> None:
+    # Given a check
+    check = api.create(name="x")
+    code = check["uuid"]
+    # When a read-only key tries every write endpoint
+    replies = [
+        readonly.post("checks/", {"name": "y"}),
+        readonly.post(f"checks/{code}", {"name": "y"}),
+        readonly.delete(f"checks/{code}"),
+        readonly.post(f"checks/{code}/pause"),
+        readonly.post(f"checks/{code}/resume"),
+        readonly.post("channels/", {"kind": "slack", "url": "https://hooks.test/x"}),
+    ]
+    # Then each is refused with 401, and nothing changed
+    assert [(r.status, r.error) for r in replies] == [(401, "wrong api key")] * len(replies)
+    assert api.get(f"checks/{code}").json()["name"] == "x"
+
+
+def test_update_changes_only_the_given_fields(api: Api) -> None:
+    # Given a simple check
+    check = api.create(name="x", tags="a", timeout=3600, grace=600, desc="keep")
+    # When it is updated with a schedule and new tags
+    reply = api.post(f"checks/{check['uuid']}", {"schedule": "*/5 * * * *", "tags": "b c"})
+    # Then it becomes a cron check with the new tags, and the rest is kept
+    assert reply.status == 200
+    updated = reply.json()
+    assert updated["schedule"] == "*/5 * * * *"
+    assert updated["tz"] == "UTC"
+    assert "timeout" not in updated
+    assert (updated["tags"], updated["desc"], updated["grace"]) == ("b c", "keep", 600)
+    assert api.get(f"checks/{check['uuid']}").json() == updated
+
+
+def test_update_keeps_the_slug_lookup_key_in_step(aws: Aws, api: Api) -> None:
+    # Given a check with a slug
+    check = api.create(name="x", slug="old")
+    ping_key = ProjectStore(aws.dynamodb, aws.events_table).ensure_ping_key()
+    # When its slug changes, and is then removed
+    api.post(f"checks/{check['uuid']}", {"slug": "new"})
+    renamed = aws.dynamodb.get_item(TableName=aws.checks_table, Key={"id": {"S": check["uuid"]}})
+    api.post(f"checks/{check['uuid']}", {"slug": ""})
+    cleared = aws.dynamodb.get_item(TableName=aws.checks_table, Key={"id": {"S": check["uuid"]}})
+    # Then the indexed slug key follows it, and goes when the slug goes
+    assert renamed["Item"][SLUG_KEY] == {"S": f"{ping_key}/new"}
+    assert SLUG_KEY not in cleared["Item"]
+
+
+def test_slug_ping_reaches_a_check_created_through_the_api(aws: Aws, api: Api) -> None:
+    # Given a check created with a slug
+    check = api.create(name="x", slug="nightly-backup")
+    ping_key = ProjectStore(aws.dynamodb, aws.events_table).ensure_ping_key()
+    # When the job pings its slug URL
+    reply = api.ping(f"{ping_key}/nightly-backup")
+    # Then the ping lands on that check
+    assert (reply.status, reply.text) == (200, "OK")
+    assert api.get(f"checks/{check['uuid']}").json()["n_pings"] == 1
+
+
+def test_delete_returns_the_check_and_then_it_is_gone(api: Api) -> None:
+    # Given a check
+    check = api.create(name="x")
+    # When it is deleted
+    reply = api.delete(f"checks/{check['uuid']}")
+    # Then the reply is the check as it was, and it is gone
+    assert reply.status == 200
+    assert reply.json()["uuid"] == check["uuid"]
+    assert api.get(f"checks/{check['uuid']}").status == 404
+    assert api.delete(f"checks/{check['uuid']}").status == 404
+
+
+def test_pause_is_idempotent_and_records_one_silent_flip(aws: Aws, api: Api) -> None:
+    # Given a check that is down
+    check = store_check(aws, name="x", status="down", status_since_ms=T0)
+    # When it is paused twice
+    first = api.post(f"checks/{check.id}/pause")
+    second = api.post(f"checks/{check.id}/pause")
+    # Then both answer the paused check
+    assert (first.status, second.status) == (200, 200)
+    assert first.json()["status"] == second.json()["status"] == "paused"
+    # And one history flip is written, of a type the notifier's stream never carries
+    items = aws.dynamodb.query(
+        TableName=aws.events_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": check.id}},
+    )["Items"]
+    assert [(i["type"]["S"], i["old"]["S"], i["new"]["S"]) for i in items] == [
+        ("manual_flip", "down", "paused")
+    ]
+
+
+def test_pause_clears_a_running_start(aws: Aws, api: Api) -> None:
+    # Given a check with an open run
+    check = store_check(aws, name="x", status="up", last_ping_ms=T0, last_start_ms=T0)
+    # When it is paused
+    paused = api.post(f"checks/{check.id}/pause").json()
+    # Then it is no longer started
+    assert paused["started"] is False
+
+
+def test_resume_makes_a_paused_check_new_and_refuses_others(aws: Aws, api: Api) -> None:
+    # Given a paused check that had pinged, and an up check
+    paused = store_check(aws, name="p", status="paused", last_ping_ms=T0, n_pings=3)
+    up = store_check(aws, name="u", status="up", last_ping_ms=T0)
+    # When both are resumed
+    resumed = api.post(f"checks/{paused.id}/resume")
+    refused = api.post(f"checks/{up.id}/resume")
+    # Then the paused one is new again, with no last ping, and the other gets 409
+    assert resumed.status == 200
+    assert (resumed.json()["status"], resumed.json()["last_ping"]) == ("new", None)
+    assert resumed.json()["n_pings"] == 3
+    assert (refused.status, refused.text) == (409, "check is not paused")
+
+
+def test_status_is_derived_at_request_time(
+    aws: Aws, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an up check pinged at T0 with timeout 1 h and grace 10 min, and a running one
+    check = store_check(aws, status="up", last_ping_ms=T0, timeout_s=3600, grace_s=600)
+    running = store_check(
+        aws, status="up", last_ping_ms=T0, last_start_ms=T0 + HOUR, last_duration_ms=95_500
+    )
+    seen = {}
+    # When it is read before due, within grace, and after grace
+    for label, at in (("up", T0 + HOUR - 1), ("grace", T0 + HOUR + 1), ("down", T0 + 2 * HOUR)):
+        monkeypatch.setattr(clock, "now_ms", lambda at=at: at)
+        seen[label] = api.get(f"checks/{check.id}").json()
+    monkeypatch.setattr(clock, "now_ms", lambda: T0 + HOUR + 60_000)
+    started = api.get(f"checks/{running.id}").json()
+    # Then the status follows the clock, with ISO times and the next expected ping
+    assert [seen[s]["status"] for s in ("up", "grace", "down")] == ["up", "grace", "down"]
+    assert seen["up"]["last_ping"] == "2026-01-01T00:00:00+00:00"
+    assert seen["up"]["next_ping"] == "2026-01-01T01:00:00+00:00"
+    # And a running check says so, with its last duration in whole seconds
+    assert started["started"] is True
+    assert started["last_duration"] == 95
+
+
+@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
+def test_older_versions_and_slash_variants_are_aliases(api: Api, version: str) -> None:
+    # Given a check
+    check = api.create(name="x")
+    # When it is read under each API version, with and without trailing slashes
+    listed = api.get(f"/api/{version}/checks")
+    single = api.get(f"/api/{version}/checks/{check['uuid']}/")
+    # Then the same data comes back
+    assert listed.status == single.status == 200
+    assert single.json()["uuid"] == check["uuid"]
+
+
+def test_api_key_may_come_in_the_post_body(api: Api) -> None:
+    # When a create carries the key in the body and no header
+    reply = Api(key=None).post("checks/", {"api_key": api.key, "name": "from-body"})
+    # Then it is accepted
+    assert reply.status == 201
+    assert reply.json()["name"] == "from-body"
+
+
+def test_form_encoded_json_is_parsed_as_json(api: Api) -> None:
+    # Given Healthchecks.io's documented `curl --data '{...}'`, sent as a form content type
+    # When it creates a check
+    reply = api.post(
+        "checks/",
+        raw='{"name": "curl"}',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    # Then the body is read as JSON
+    assert reply.status == 201
+    assert reply.json()["name"] == "curl"
+
+
+def test_unknown_and_malformed_check_references_get_404(api: Api) -> None:
+    # When a well-formed unknown uuid, an unknown unique key and a garbage id are read
+    replies = [
+        api.get(f"checks/{uuid.uuid4()}"),
+        api.get("checks/" + "0" * 40),
+        api.get("checks/not-a-uuid"),
+        api.post(f"checks/{uuid.uuid4()}", {"name": "x"}),
+        api.post(f"checks/{uuid.uuid4()}/pause"),
+        api.post(f"checks/{uuid.uuid4()}/resume"),
+        api.delete("checks/" + "0" * 40),
+    ]
+    # Then each is a 404
+    assert [r.status for r in replies] == [404] * len(replies)

@@ -1,0 +1,198 @@
+"""Every refusal of the management API, worded as Healthchecks.io words it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cronbeat import runtime
+from tests.conftest import Aws
+from tests.integration.api_requests import (
+    RO_KEY,
+    Api,
+    seed_keys,
+)
+
+CASES = [
+    ({"name": 5}, "name is not a string"),
+    ({"name": "x" * 101}, "name is too long"),
+    ({"slug": "Not A Slug"}, "slug does not match pattern"),
+    ({"tags": ["a"]}, "tags is not a string"),
+    ({"desc": False}, "desc is not a string"),
+    ({"timeout": "3600"}, "timeout is not a number"),
+    ({"timeout": 60.5}, "timeout is not a number"),
+    ({"timeout": True}, "timeout is not a number"),
+    ({"timeout": 59}, "timeout is too small"),
+    ({"timeout": 31_536_001}, "timeout is too large"),
+    ({"grace": 0}, "grace is too small"),
+    ({"grace": 31_536_001}, "grace is too large"),
+    ({"schedule": "* * *"}, "schedule is not a valid cron expression"),
+    ({"schedule": "61 * * * *"}, "schedule is not a valid cron expression"),
+    ({"schedule": 5}, "schedule is not a string"),
+    ({"tz": "Mars/Olympus_Mons"}, "tz is not a valid timezone"),
+    ({"manual_resume": "yes"}, "manual_resume is not a boolean"),
+    ({"manual_resume": 1}, "manual_resume is not a boolean"),
+    ({"methods": "GET"}, "methods has unexpected value"),
+    ({"start_kw": "k" * 201}, "start_kw is too long"),
+    ({"success_kw": "k" * 201}, "success_kw is too long"),
+    ({"failure_kw": "k" * 201}, "failure_kw is too long"),
+    ({"filter_http_body": "true"}, "filter_http_body is not a boolean"),
+    ({"channels": 1}, "channels is not a string"),
+    ({"unique": "name"}, "unique is not an array"),
+    ({"unique": ["name", "desc"]}, "an item in 'unique' has unexpected value"),
+    ({"name": None}, "name is not a string"),
+    ({"timeout": None}, "timeout is not a number"),
+    ({"manual_resume": None}, "manual_resume is not a boolean"),
+    ({"failure_threshold": 0}, "failure_threshold is too small"),
+    ({"recovery_threshold": 1001}, "recovery_threshold is too large"),
+    ({"max_runtime": 30}, "max_runtime is too small"),
+    ({"realert_every": "1h"}, "realert_every is not a number"),
+]
+
+
+@pytest.fixture
+def api(aws: Aws) -> Api:
+    """A read-write client (both keys exist)."""
+    seed_keys(aws)
+    return Api()
+
+
+@pytest.fixture
+def readonly(api: Api) -> Api:
+    return Api(key=RO_KEY)
+
+
+@pytest.mark.parametrize(("body", "problem"), CASES, ids=[p for _, p in CASES])
+def test_bad_field_gets_healthchecks_wording(
+    api: Api, body: dict[str, object], problem: str
+) -> None:
+    # When a check is created, and updated, with the bad field
+    created = api.post("checks/", body)
+    check = api.create(name="valid")
+    updated = api.post(f"checks/{check['uuid']}", body)
+    # Then both get 400 with Healthchecks.io's message, and nothing changed
+    assert (created.status, created.error) == (400, f"json validation error: {problem}")
+    assert (updated.status, updated.error) == (400, f"json validation error: {problem}")
+    assert [c["name"] for c in api.get("checks/").json()["checks"]] == ["valid"]
+
+
+@pytest.mark.parametrize("raw", ["{", "nope", '{"name": "x"'])
+def test_unparsable_body(api: Api, raw: str) -> None:
+    # When the body is not JSON
+    reply = api.post("checks/", raw=raw)
+    # Then it says so
+    assert (reply.status, reply.error) == (400, "could not parse request body")
+
+
+def test_undecodable_body(api: Api) -> None:
+    # When the (base64-encoded) body is not UTF-8
+    reply = api.post("checks/", raw=b"\xff\xfe{}")
+    # Then it cannot be parsed, and nothing crashes
+    assert (reply.status, reply.error) == (400, "could not parse request body")
+
+
+@pytest.mark.parametrize("raw", ["[]", '"name"', "5", "true"])
+def test_body_that_is_not_an_object(api: Api, raw: str) -> None:
+    # When the body is JSON but not an object
+    reply = api.post("checks/", raw=raw)
+    # Then Healthchecks.io's message says so
+    assert (reply.status, reply.error) == (400, "json validation error: value is not an object")
+
+
+def test_minimum_period_follows_the_setting(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given local mode's minimum period of one second
+    monkeypatch.setenv("CRONBEAT_MIN_PERIOD", "1")
+    runtime.reset()
+    # When a check with a 1-second timeout and grace is created, and one with 0
+    short = api.post("checks/", {"timeout": 1, "grace": 1})
+    zero = api.post("checks/", {"timeout": 0})
+    # Then the first is accepted and the second is too small
+    assert short.status == 201
+    assert (zero.status, zero.error) == (400, "json validation error: timeout is too small")
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("", "missing api key"), ("short", "missing api key"), ("x" * 33, "missing api key")],
+)
+def test_key_that_is_not_32_characters_is_missing(api: Api, key: str, message: str) -> None:
+    # When a request carries no key, or one of the wrong length
+    reply = api.get("checks/", key=key)
+    # Then it is refused as missing
+    assert (reply.status, reply.error) == (401, message)
+
+
+def test_unknown_key_is_wrong(api: Api) -> None:
+    # When a 32-character key that was never issued is used, also with a known prefix
+    unknown = api.get("checks/", key="z" * 32)
+    same_prefix = api.get("checks/", key=api.key[:8] + "z" * 24)  # type: ignore[index]
+    # Then both are wrong keys
+    assert (unknown.status, unknown.error) == (401, "wrong api key")
+    assert (same_prefix.status, same_prefix.error) == (401, "wrong api key")
+
+
+def test_key_is_checked_before_the_body_is_validated(api: Api) -> None:
+    # When an invalid body comes without a key, and with a read-only key
+    anonymous = api.post("checks/", {"name": 5}, key="")
+    read_only = api.post("checks/", {"name": 5}, key=RO_KEY)
+    # Then the key problem is reported, not the body's
+    assert (anonymous.status, anonymous.error) == (401, "missing api key")
+    assert (read_only.status, read_only.error) == (401, "wrong api key")
+
+
+def test_read_only_key_reads(readonly: Api) -> None:
+    # When a read-only key lists checks and channels
+    # Then it may
+    assert readonly.get("checks/").status == 200
+    assert readonly.get("channels/").status == 200
+
+
+def test_wrong_method_is_405_with_allow(api: Api) -> None:
+    # When a path is called with a method it does not take
+    put = api.request("PUT", "checks/")
+    patch = api.request("PATCH", "checks/3f1c7e52-0b1a-4d2e-8f00-0123456789ab")
+    # Then the answer is 405 and says which methods it takes
+    assert put.status == patch.status == 405
+    assert put.headers["allow"] == "GET, POST, OPTIONS"
+    assert patch.headers["allow"] == "DELETE, GET, POST, OPTIONS"
+
+
+def test_unknown_path_is_404(api: Api) -> None:
+    # When a path that is no endpoint is called
+    reply = api.get("nothing/here")
+    # Then 404
+    assert (reply.status, reply.error) == (404, "not found")
+
+
+def test_cors_preflight_is_204_and_replies_allow_any_origin(api: Api) -> None:
+    # When a browser sends a preflight and then the request
+    preflight = api.request("OPTIONS", "checks/", key="", headers={"origin": "https://a.test"})
+    listed = api.get("checks/", headers={"origin": "https://a.test"})
+    # Then the preflight gets 204 with the allowed methods and headers
+    assert preflight.status == 204
+    assert "X-Api-Key" in preflight.headers["access-control-allow-headers"]
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    # And replies allow any origin, as Healthchecks.io's do
+    assert listed.headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [({"seconds": "abc"}, "seconds is not a number"), ({"start": "-1"}, "start is too small")],
+)
+def test_bad_flips_query_is_400(api: Api, query: dict[str, str], problem: str) -> None:
+    # Given a check
+    check = api.create(name="x")
+    # When its flips are asked for with a bad parameter
+    reply = api.get(f"checks/{check['uuid']}/flips/", query=query)  # type: ignore[arg-type]
+    # Then the parameter is named
+    assert (reply.status, reply.error) == (400, f"invalid query parameter: {problem}")
+
+
+def test_errors_are_json_objects(api: Api) -> None:
+    # When anything is refused
+    reply = api.post("checks/", raw="{")
+    # Then the body is a JSON object with one `error` string
+    assert reply.headers["content-type"] == "application/json"
+    assert json.loads(reply.body) == {"error": "could not parse request body"}
