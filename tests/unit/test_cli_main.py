@@ -86,7 +86,12 @@ def test_server_commands_are_imported_only_when_asked_for_and_get_the_rest(
     # Given a server module that records what it is called with
     calls: list[list[str]] = []
     module = types.ModuleType("fake_dev_server")
-    module.main = lambda argv: calls.append(argv) or 5  # type: ignore[attr-defined]
+
+    def dev_main(argv: list[str]) -> int:
+        calls.append(argv)
+        return 5
+
+    module.main = dev_main  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fake_dev_server", module)
     monkeypatch.setitem(cli_main.SERVER_COMMANDS, "dev", "fake_dev_server")
     # When `cronbeat dev` is called with its own flags
