@@ -7,7 +7,6 @@ detection lag), because every custom metric stream published in a month costs $0
 from __future__ import annotations
 
 import time
-import warnings
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +21,6 @@ from cronbeat.sweep import sweep
 
 logger = Logger()
 metrics = Metrics(namespace="Cronbeat")
-# Most sweeps flip nothing: publishing no metric is the normal case, not worth a warning each time.
-warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
 
 def sweep_time_ms(event: dict[str, Any]) -> int:
@@ -44,7 +41,6 @@ def _skipped(check_id: str, error: BaseException | str) -> None:
         logger.error("check skipped: unreadable item", extra={"check_id": check_id, "error": error})
 
 
-@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     at_ms = sweep_time_ms(event)
@@ -71,4 +67,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "sweep_duration_ms": report.duration_ms,
     }
     logger.info("sweep finished", extra=summary)
+    if report.flips:
+        # Flushed only when there are events: most sweeps flip nothing and publish nothing.
+        metrics.flush_metrics()
     return summary
