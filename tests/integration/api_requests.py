@@ -8,7 +8,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from cronbeat import runtime
 from cronbeat.store.keys import ApiKeyStore
@@ -172,7 +172,10 @@ class Api:
     def ping(self, target: str, suffix: str = "", *, body: str | None = None) -> Reply:
         """Ping a check through the ping function, as a job would."""
         method = "POST" if body is not None else "GET"
-        return send(api_event(method, f"/ping/{target}{suffix}", body=body))
+        path, _, query = f"/ping/{target}{suffix}".partition("?")
+        params: dict[str, str | list[str]] = dict(parse_qsl(query))
+        headers = {"content-type": "text/plain"} if body is not None else None
+        return send(api_event(method, path, query=params, body=body, headers=headers))
 
     def create(self, **fields: Any) -> dict[str, Any]:
         """Create a check and return its JSON (asserting it was created)."""
