@@ -234,6 +234,23 @@ def test_no_output_sends_no_body_but_the_job_still_prints(monitor: FakeMonitor) 
     assert finish.body == b""
 
 
+def test_a_wrapper_started_with_stdout_and_stderr_closed_still_reports(
+    monitor: FakeMonitor,
+) -> None:
+    # Given cron starting cronbeat with its stdout and stderr closed
+    wrapper = f"exec {PY} -m cronbeat.cli run --url {monitor.url} --uuid {CHECK} -- sh -c "
+    job = "'echo out; echo err >&2; exit 4'"
+    # When the job prints to both and fails
+    done = subprocess.run(
+        ["sh", "-c", f"{wrapper}{job} >&- 2>&-"],
+        stdin=subprocess.DEVNULL, env=environment(), timeout=DEADLINE_S,
+    )  # fmt: skip
+    # Then its status still comes through, and the body has what it printed
+    assert done.returncode == 4
+    _, finish = start_and_finish(monitor)
+    assert (finish.kind, finish.body) == ("4", b"out\nerr\n")
+
+
 # --- timeouts --------------------------------------------------------------------------------
 
 

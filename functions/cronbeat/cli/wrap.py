@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from cronbeat.cli.job import Job, OutputTail, notes_text
 from cronbeat.cli.ping import Pinger, PingFailed, PingReply, PingTarget
@@ -53,8 +53,8 @@ def wrap(
     wrapping: Wrapping, *, stdout: BinaryIO | None = None, stderr: BinaryIO | None = None
 ) -> int:
     """Run the job under watch; return its exit status (124 timed out, 126/127 not run)."""
-    stdout = stdout or sys.stdout.buffer
-    stderr = stderr or sys.stderr.buffer
+    stdout = stdout or _binary(sys.stdout)
+    stderr = stderr or _binary(sys.stderr)
     # A finish ping with a rid but no start would make the server look for a run that is not open.
     rid = str(uuid.uuid4()) if wrapping.start_ping else None
     start = _StartPing(wrapping.pinger, wrapping.target.url("start", rid)) if rid else None
@@ -93,8 +93,14 @@ def wrap(
         why = "; ".join(dict.fromkeys(reasons))
         warning = f"cronbeat: warning: {pings} not recorded by {wrapping.target.host}: {why}\n"
         try:
-            stderr.write(warning.encode())
-            stderr.flush()
+            if stderr is not None:
+                stderr.write(warning.encode())
+                stderr.flush()
         except (OSError, ValueError):
             pass
     return result.exit_status
+
+
+def _binary(stream: TextIO | None) -> BinaryIO | None:
+    """The bytes under a text stream; None when cron started us with that descriptor closed."""
+    return getattr(stream, "buffer", None)
