@@ -33,6 +33,34 @@ BODIES = {
     9: b"dumping table events...\n[cronbeat: killed: timed out after 5 min (SIGTERM)]\n",
 }
 
+# What people see, here and in the README's "Wrap a job" section.
+HISTORY_LAST_4 = (
+    "STARTED                     FINISHED                    KIND     EXIT  DURATION\n"
+    "2026-03-11 03:00:00 +01:00  -                           started  -     -\n"
+    "2026-03-10 03:00:00 +01:00  2026-03-10 03:01:15 +01:00  success  0     1 min 15 s\n"
+    "2026-03-09 03:00:00 +01:00  2026-03-09 03:05:00 +01:00  fail     124   5 min\n"
+    "2026-03-08 03:00:00 +01:00  2026-03-08 03:01:10 +01:00  success  0     1 min 10 s\n"
+)
+STATS_SINCE_MARCH = (
+    "check         Nightly backup\n"
+    "since         2026-03-01 00:00:00 +01:00\n"
+    "runs          10\n"
+    "succeeded     8\n"
+    "failed        2\n"
+    "unfinished    1\n"
+    "success rate  80.0%\n"
+    "duration p50  1 min 4 s\n"
+    "duration p95  5 min\n"
+    "duration max  5 min\n"
+    "last failure  2026-03-09 03:05:00 +01:00, exit status 124\n"
+)
+LAST_FAILURE = (
+    "Nightly backup: failed at 2026-03-09 03:05:00 +01:00, exit status 124 after 5 min\n"
+    "dumping table events...\n"
+    "[cronbeat: killed: timed out after 5 min (SIGTERM)]\n"
+)
+README = Path(__file__).resolve().parents[2] / "README.md"
+
 
 def iso(instant: datetime) -> str:
     return instant.isoformat()
@@ -149,13 +177,7 @@ def test_history_lists_the_last_runs_newest_first(
     status, out, err = cronbeat(monitor, capsys, "history", "Nightly backup", "-n", "4")
     # Then they come newest first, in local time, the open run included
     assert (status, err) == (0, "")
-    assert out == (
-        "STARTED                     FINISHED                    KIND     EXIT  DURATION\n"
-        "2026-03-11 03:00:00 +01:00  -                           started  -     -\n"
-        "2026-03-10 03:00:00 +01:00  2026-03-10 03:01:15 +01:00  success  0     1 min 15 s\n"
-        "2026-03-09 03:00:00 +01:00  2026-03-09 03:05:00 +01:00  fail     124   5 min\n"
-        "2026-03-08 03:00:00 +01:00  2026-03-08 03:01:10 +01:00  success  0     1 min 10 s\n"
-    )
+    assert out == HISTORY_LAST_4
 
 
 def test_stats_give_rate_counts_percentiles_and_the_last_failure(
@@ -166,19 +188,7 @@ def test_stats_give_rate_counts_percentiles_and_the_last_failure(
     # Then the ten March runs count (not February's 1000 s one), and the open run is apart:
     # durations 50 55 60 62 64 66 70 75 90 300 s have p50 = 64 s and p95 = max = 300 s
     assert status == 0
-    assert out == (
-        "check         Nightly backup\n"
-        "since         2026-03-01 00:00:00 +01:00\n"
-        "runs          10\n"
-        "succeeded     8\n"
-        "failed        2\n"
-        "unfinished    1\n"
-        "success rate  80.0%\n"
-        "duration p50  1 min 4 s\n"
-        "duration p95  5 min\n"
-        "duration max  5 min\n"
-        "last failure  2026-03-09 03:05:00 +01:00, exit status 124\n"
-    )
+    assert out == STATS_SINCE_MARCH
 
 
 def test_last_failure_prints_the_failed_runs_whole_output(
@@ -188,11 +198,7 @@ def test_last_failure_prints_the_failed_runs_whole_output(
     status, out, _ = cronbeat(monitor, capsys, "last-failure", BACKUP)
     # Then it is the timed-out run of 9 March, with its stored output
     assert status == 0
-    assert out == (
-        "Nightly backup: failed at 2026-03-09 03:05:00 +01:00, exit status 124 after 5 min\n"
-        "dumping table events...\n"
-        "[cronbeat: killed: timed out after 5 min (SIGTERM)]\n"
-    )
+    assert out == LAST_FAILURE
     assert monitor.api_requests[-1] == f"/api/v3/checks/{BACKUP}/pings/21/body"
 
 
@@ -413,3 +419,11 @@ def test_a_bad_flag_is_one_line_and_exit_2(
     )
     assert err.startswith("cronbeat: unrecognized arguments: --window 3d")
     assert monitor.api_requests == []
+
+
+def test_the_readme_shows_what_the_commands_print() -> None:
+    # Given the README's "Wrap a job" section / Then its sample output is today's, verbatim
+    readme = README.read_text()
+    assert f'$ cronbeat history "Nightly backup" -n 4\n{HISTORY_LAST_4}' in readme
+    assert f"$ cronbeat stats nightly-backup --since 2026-03-01\n{STATS_SINCE_MARCH}" in readme
+    assert f"$ cronbeat last-failure nightly-backup\n{LAST_FAILURE}" in readme
