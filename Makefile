@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := .venv/bin/python
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: setup test lint fmt dev synth bench coverage deploy destroy
+.PHONY: setup test lint fmt dev synth bench coverage deploy destroy openapi
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -37,3 +37,7 @@ bench: setup
 
 coverage: setup
 	$(PY) -m pytest --cov=cronbeat --cov-report=term-missing
+
+# openapi.json is generated from the management API's routes; a test fails when it is stale.
+openapi: setup
+	PYTHONPATH=functions $(PY) -c 'import pathlib; from cronbeat.handlers.api import openapi_document; pathlib.Path("openapi.json").write_text(openapi_document() + "\n")'

@@ -26,7 +26,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cronbeat import clock
-from cronbeat.api import dashboard
+from cronbeat.api import dashboard, openapi
 from cronbeat.api.auth import Caller, authenticate, presented_key
 from cronbeat.api.channels import channel_from_spec, delete_channel
 from cronbeat.api.checks import NOT_PAUSED, CheckService
@@ -151,7 +151,8 @@ def openapi_json() -> Response[str]:
 
 @app.get(f"{V3}/status/", summary="Answers OK when the API can reach DynamoDB (no key).")
 def status() -> Response[str]:
-    _stores().catalog.reachable()
+    if not _stores().catalog.reachable():
+        return Response(503, TEXT, "DynamoDB is unreachable")
     return Response(200, TEXT, "OK")
 
 
@@ -334,7 +335,7 @@ def remove_channel(channel_id: str) -> ChannelOut:
 
 def openapi_document() -> str:
     """The OpenAPI document of these routes, as committed in `openapi.json`."""
-    return app.get_openapi_json_schema(
+    generated = app.get_openapi_json_schema(
         title="cronbeat management API",
         version="3",
         description="Healthchecks.io's Management API v3, plus channels and cronbeat's fields.",
@@ -344,6 +345,7 @@ def openapi_document() -> str:
         },
         security=[{"apiKey": []}],
     )
+    return json.dumps(openapi.as_served(json.loads(generated)), indent=2)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

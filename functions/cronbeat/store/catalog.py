@@ -237,12 +237,18 @@ class Catalog:
         old = reply.get("Attributes")
         return from_item(old) if old else None
 
-    def reachable(self) -> None:
-        """One cheap round trip to each table; raises if DynamoDB cannot be reached."""
-        self._db.get_item(TableName=self._checks, Key={"id": {"S": "status"}})
-        self._db.get_item(
-            TableName=self._events, Key={"pk": {"S": "status"}, "sk": {"S": "status"}}
-        )
+    def reachable(self) -> bool:
+        """One cheap round trip to each table: False when DynamoDB cannot be reached or read."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._db.get_item(TableName=self._checks, Key={"id": {"S": "status"}})
+            self._db.get_item(
+                TableName=self._events, Key={"pk": {"S": "status"}, "sk": {"S": "status"}}
+            )
+        except (BotoCoreError, ClientError):
+            return False
+        return True
 
     # -- history --------------------------------------------------------------------------
 
