@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -45,6 +45,10 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self.deadline_ms - time.time_ns() // 1_000_000)
+
+
+class Invocable(Protocol):
+    def invoke(self, event: dict[str, Any]) -> Any: ...
 
 
 class LocalFunction:

@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from cronbeat.local.console import Console
-from cronbeat.local.functions import ACCOUNT_ID, API, PING, LocalFunction
+from cronbeat.local.functions import ACCOUNT_ID, API, PING, Invocable
 
 API_ID = "local"
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -36,7 +36,7 @@ _TEXT_SUFFIXES = ("+json", "+xml")
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    function: LocalFunction
+    function: Invocable
     route_key: str
     path_parameters: dict[str, str] | None = None
 
@@ -196,10 +196,16 @@ class InFlight:
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], console: Console) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        console: Console,
+        router: Callable[[str, str], Route | None] = route,
+    ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.console = console
+        self.router = router
         self.in_flight = InFlight()
         super().__init__(address, GatewayRequestHandler)
 
@@ -231,7 +237,7 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         except ValueError as error:
             self.close_connection = True
             return _gateway_error(400 if "chunk" in str(error) else 413, str(error))
-        matched = route(self.command, urlsplit(self.path).path)
+        matched = self.server.router(self.command, urlsplit(self.path).path)
         if matched is None:
             return _gateway_error(404, "Not Found")
         request_id = str(uuid.uuid4())

@@ -25,7 +25,7 @@ from typing import Any
 
 from cronbeat.local.console import Console
 from cronbeat.local.dynamodb_json import Item, dump_item
-from cronbeat.local.functions import ACCOUNT_ID, NOTIFIER, REGION, LocalFunction
+from cronbeat.local.functions import ACCOUNT_ID, NOTIFIER, REGION, Invocable
 
 BATCH_SIZE = 10
 MAX_RETRIES = 3
@@ -44,11 +44,13 @@ class EventsStream:
         self,
         events_table: str,
         console: Console,
-        notifier: LocalFunction = NOTIFIER,
+        notifier: Invocable = NOTIFIER,
         retry_delay_s: float = 1.0,
     ) -> None:
         self._table = events_table
-        self._arn = stream_arn(events_table, time.strftime("%Y-%m-%dT%H:%M:%S.000", time.gmtime()))
+        self.source_arn = stream_arn(
+            events_table, time.strftime("%Y-%m-%dT%H:%M:%S.000", time.gmtime())
+        )
         self._console = console
         self._notifier = notifier
         self._retry_delay_s = retry_delay_s
@@ -106,25 +108,10 @@ class EventsStream:
         with self._sequence_lock:
             self._sequence += 1
             sequence = self._sequence
-        image = dump_item(item)
-        keys = {"pk": image["pk"], "sk": image["sk"]}
-        record = {
-            "eventID": uuid.uuid4().hex,
-            "eventName": "INSERT",
-            "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb",
-            "awsRegion": REGION,
-            "dynamodb": {
-                "ApproximateCreationDateTime": int(time.time()),
-                "Keys": keys,
-                "NewImage": image,
-                "SequenceNumber": str(sequence),
-                "SizeBytes": len(json.dumps(keys)) + len(json.dumps(image)),
-                "StreamViewType": "NEW_IMAGE",
-            },
-            "eventSourceARN": self._arn,
-        }
-        self._console.say(describe(image))
+        record = stream_record(
+            item, sequence=sequence, source_arn=self.source_arn, at_s=time.time()
+        )
+        self._console.say(describe(record["dynamodb"]["NewImage"]))
         self._records.put(record)
 
     # Delivering to the notifier
@@ -195,6 +182,28 @@ class EventsStream:
         if not failed <= set(sequences):
             first = 0
         return batch[first:], False
+
+
+def stream_record(item: Item, *, sequence: int, source_arn: str, at_s: float) -> dict[str, Any]:
+    """The record Lambda receives for an INSERT of `item` into a NEW_IMAGE stream."""
+    image = dump_item(item)
+    keys = {"pk": image["pk"], "sk": image["sk"]}
+    return {
+        "eventID": uuid.uuid4().hex,
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": {
+            "ApproximateCreationDateTime": int(at_s),
+            "Keys": keys,
+            "NewImage": image,
+            "SequenceNumber": str(sequence),
+            "SizeBytes": len(json.dumps(keys)) + len(json.dumps(image)),
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": source_arn,
+    }
 
 
 def describe(image: Item) -> str:

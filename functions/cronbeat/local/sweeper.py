@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from cronbeat.local.console import Console
-from cronbeat.local.functions import ACCOUNT_ID, REGION, SCANNER, LocalFunction
+from cronbeat.local.functions import ACCOUNT_ID, REGION, SCANNER, Invocable
 
 RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/cronbeat-sweep"
 
@@ -33,7 +33,7 @@ def sweep_forever(
     stop: threading.Event,
     every_s: float,
     console: Console,
-    scanner: LocalFunction = SCANNER,
+    scanner: Invocable = SCANNER,
 ) -> None:
     """Invoke the scanner every `every_s` seconds until `stop` is set; sweeps never overlap."""
     next_at = time.monotonic() + every_s
