@@ -1,0 +1,494 @@
+"""The dashboard in a real headless Chromium, against `cronbeat dev` with checks in every status.
+
+Debian's chromium is driven by Python Playwright; Playwright's own browser download is not used.
+The screenshot for the README is refreshed with `make dashboard-screenshot`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Keys are looked up by their first 8 characters, so the two must differ there.
+RW_KEY = "rw-" + secrets.token_hex(16)[:29]
+RO_KEY = "ro-" + secrets.token_hex(16)[:29]
+SCREENSHOT = ROOT / "docs" / "dashboard.png"
+STARTUP_S = 60.0
+SETTLE_S = 30.0
+
+# Worst first: down, then late, then running, up, new and paused; by name within a status.
+EXPECTED_ORDER = [
+    ("backup-db", "down"),
+    ("sync-mirror", "down"),
+    ("nightly-report", "late"),
+    ("ingest-events", "running"),
+    ("rotate-logs", "up"),
+    ("cert-renewal", "new"),
+    ("archive-s3", "paused"),
+]
+FAILED_OUTPUT = "pg_dump: error: connection to server failed: Connection refused"
+
+
+def _poll(condition: Callable[[], bool], what: str, within_s: float) -> None:
+    """Wait for `condition` with a bounded deadline; fail saying what never happened."""
+    deadline = time.monotonic() + within_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"within {within_s:g} s: {what}")
+        time.sleep(0.1)
+
+
+@dataclass
+class DevServer:
+    """A running `cronbeat dev` and what it printed."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+    output: list[str] = field(default_factory=list)
+
+    def api(self, method: str, path: str, body: Any = None, key: str = RW_KEY) -> Any:
+        request = urllib.request.Request(
+            f"{self.base_url}/api/v3/{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"X-Api-Key": key, "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def ping(self, url: str, body: str | None = None) -> None:
+        data = None if body is None else body.encode()
+        request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.read() == b"OK"
+
+    def statuses(self) -> dict[str, str]:
+        return {c["name"]: c["status"] for c in self.api("GET", "checks/")["checks"]}
+
+
+def _start_dev_server() -> DevServer:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "functions"), "PYTHONUNBUFFERED": "1"}
+    for name in ("AWS_ENDPOINT_URL", "CRONBEAT_API_KEY", "CRONBEAT_READ_ONLY_KEY"):
+        env.pop(name, None)
+    command = [sys.executable, "-m", "cronbeat.local.server", "--port", "0"]
+    command += ["--min-period", "1", "--sweep-seconds", "1"]
+    command += ["--api-key", RW_KEY, "--read-only-key", RO_KEY]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+    output: list[str] = []
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + STARTUP_S
+    while True:
+        remaining = deadline - time.monotonic()
+        line = lines.get(timeout=max(remaining, 0.01)) if remaining > 0 else None
+        if line is None:
+            process.kill()
+            pytest.fail("cronbeat dev did not print its base URL:\n" + "".join(output))
+        if match := re.search(r"Base URL\s+(http://\S+)", line):
+            return DevServer(process, match[1], output)
+
+
+def _stop(server: DevServer) -> None:
+    server.process.send_signal(signal.SIGTERM)
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+def _seed(server: DevServer) -> dict[str, dict[str, Any]]:
+    """Checks in every status, with runs, failures and output, through the API and real pings."""
+
+    def create(name: str, tags: str, **fields: Any) -> dict[str, Any]:
+        body = {"name": name, "slug": name, "tags": tags, "grace": 600, **fields}
+        created: dict[str, Any] = server.api("POST", "checks/", body)
+        return created
+
+    def run(check: dict[str, Any], exit_status: int, output: str) -> None:
+        rid = str(uuid.uuid4())
+        server.ping(f"{check['ping_url']}/start?rid={rid}")
+        server.ping(f"{check['ping_url']}/{exit_status}?rid={rid}", output)
+
+    checks = {
+        "backup-db": create("backup-db", "db prod", timeout=3600, desc="Nightly dump of the db."),
+        "sync-mirror": create("sync-mirror", "ops", timeout=1, grace=1),
+        "nightly-report": create("nightly-report", "prod", timeout=1, grace=3600),
+        "ingest-events": create("ingest-events", "etl", timeout=3600),
+        "rotate-logs": create("rotate-logs", "ops", schedule="0 2 * * *", tz="Europe/Riga"),
+        "cert-renewal": create("cert-renewal", ""),
+        "archive-s3": create("archive-s3", "ops", timeout=86400),
+    }
+    run(checks["backup-db"], 0, "dumped 42 tables\n")
+    run(checks["backup-db"], 1, FAILED_OUTPUT + "\n")
+    for i in range(22):
+        run(checks["ingest-events"], 3 if i == 16 else 0, f"ingested batch {i}\n")
+    server.ping(f"{checks['ingest-events']['ping_url']}/start?rid={uuid.uuid4()}")
+    run(checks["rotate-logs"], 0, "rotated 7 files\n")
+    server.ping(checks["nightly-report"]["ping_url"])
+    server.ping(checks["sync-mirror"]["ping_url"])
+    run(checks["archive-s3"], 0, "archived\n")
+    server.api("POST", f"checks/{checks['archive-s3']['uuid']}/pause", {})
+
+    wanted = {name: "grace" if status == "late" else status for name, status in EXPECTED_ORDER}
+    wanted["ingest-events"] = "up"
+    _poll(lambda: server.statuses() == wanted, f"statuses become {wanted}", SETTLE_S)
+    return checks
+
+
+@pytest.fixture(scope="module")
+def dev() -> Iterator[DevServer]:
+    server = _start_dev_server()
+    try:
+        _seed(server)
+        yield server
+    finally:
+        _stop(server)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} not found: these tests drive Debian's chromium package "
+            "(apt-get install chromium; .ci/run installs it when it can)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Watched:
+    """A page, with every console error and every request it made."""
+
+    page: Page
+    origin: str
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def assert_clean(self, allowed_errors: tuple[str, ...] = ()) -> None:
+        errors = [e for e in self.errors if not any(a in e for a in allowed_errors)]
+        assert errors == [], "console errors"
+        foreign = [url for url in self.requests if not url.startswith(self.origin + "/")]
+        assert foreign == [], "requests outside the page's origin"
+        assert any("/api/v3/checks/" in url for url in self.requests)
+
+
+@pytest.fixture
+def watched(browser: Browser, dev: DevServer) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    seen = Watched(page, dev.base_url)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            seen.errors.append(f"{message.text} at {message.location.get('url')}")
+
+    def on_request(request: Request) -> None:
+        seen.requests.append(request.url)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: seen.errors.append(f"page error: {error}"))
+    page.on("request", on_request)
+    yield seen
+    context.close()
+
+
+def open_dashboard(seen: Watched, key: str = RW_KEY) -> Page:
+    page = seen.page
+    page.goto(seen.origin + "/")
+    expect(page.get_by_label("API key")).to_be_focused()
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Open").click()
+    expect(page.locator("#checks tbody tr")).to_have_count(len(EXPECTED_ORDER))
+    # Every row's run strip has loaded (or said why not).
+    expect(page.locator("#checks .strip-empty", has_text="loading")).to_have_count(0)
+    return page
+
+
+def rows(page: Page) -> list[tuple[str, str]]:
+    names = page.locator("#checks tbody .check-link").all_inner_texts()
+    statuses = page.locator("#checks tbody .status-cell .status").all_inner_texts()
+    return list(zip(names, statuses, strict=True))
+
+
+def test_overview_shows_every_check_worst_first(watched: Watched, tmp_path: Path) -> None:
+    # Given checks in every status
+    # When the user pastes a read-write key
+    page = open_dashboard(watched)
+
+    # Then each check has a row with its status as a word, down and late ones first
+    assert rows(page) == EXPECTED_ORDER
+    backup = page.locator("tr", has_text="backup-db")
+    expect(backup.locator(".tag")).to_have_text(["db", "prod"])
+    # And the last ping is relative, with the exact time on hover
+    last_ping = backup.locator("td[data-label='Last ping'] time")
+    expect(last_ping).to_have_text(re.compile(r"^(just now|\d+ s ago)$"))
+    expect(last_ping).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"))
+    rotate = page.locator("tr", has_text="rotate-logs")
+    expect(rotate.locator("td[data-label='Next due'] time")).to_have_text(re.compile(r"^in \d+"))
+    new = page.locator("tr", has_text="cert-renewal")
+    expect(new.locator("td[data-label='Next due']")).to_have_text("after the first ping")
+    expect(new.locator("td[data-label='Last 20 runs']")).to_have_text("no runs yet")
+    # And the strips count each check's runs by outcome, the running one included
+    ingest_strip = page.locator("tr", has_text="ingest-events").locator(".strip")
+    expect(ingest_strip).to_have_attribute(
+        "aria-label", "Last 20 runs: 18 success, 1 failure, 1 running"
+    )
+    expect(ingest_strip.locator(".run")).to_have_count(20)
+    expect(backup.locator(".strip")).to_have_attribute(
+        "aria-label", "Last 2 runs: 1 success, 1 failure"
+    )
+    # And the summary counts checks per status
+    expect(page.locator("#summary button")).to_have_text(
+        ["2 down", "1 late", "1 running", "1 up", "1 new", "1 paused"]
+    )
+
+    shot = tmp_path / "dashboard.png"
+    bottom = page.evaluate("document.querySelector('#overview').getBoundingClientRect().bottom")
+    page.screenshot(path=str(shot), clip={"x": 0, "y": 0, "width": 1280, "height": bottom + 16})
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("CRONBEAT_UPDATE_SCREENSHOT"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        SCREENSHOT.write_bytes(shot.read_bytes())
+    watched.assert_clean()
+
+
+def test_filters_by_tag_and_status_and_keeps_them_across_the_30_s_refresh(
+    watched: Watched, dev: DevServer
+) -> None:
+    # Given the dashboard on a clock the test controls
+    watched.page.clock.install()
+    page = open_dashboard(watched)
+
+    # When the user picks a tag, then a status
+    page.get_by_label("Tag", exact=True).select_option("prod")
+    assert rows(page) == [("backup-db", "down"), ("nightly-report", "late")]
+    page.get_by_label("Status", exact=True).select_option("down")
+    # Then only the checks with both show
+    assert rows(page) == [("backup-db", "down")]
+    page.get_by_label("Status", exact=True).select_option("")
+    page.get_by_label("Tag", exact=True).select_option("ops")
+    assert rows(page) == [("sync-mirror", "down"), ("rotate-logs", "up"), ("archive-s3", "paused")]
+
+    # When a check changes on the server and 30 s pass
+    probe = dev.api("POST", "checks/", {"name": "zz-probe", "tags": "ops", "timeout": 3600})
+    try:
+        with page.expect_request(re.compile(r"/api/v3/checks/$")):
+            page.clock.fast_forward(30_000)
+        # Then the page shows the new data, still filtered by the same tag
+        expect(page.locator("#checks tbody tr")).to_have_count(4)
+        expect(page.locator("tr", has_text="zz-probe").locator(".status")).to_have_text("new")
+        dev.ping(probe["ping_url"])
+        with page.expect_request(re.compile(r"/api/v3/checks/$")):
+            page.clock.fast_forward(30_000)
+        expect(page.locator("tr", has_text="zz-probe").locator(".status")).to_have_text("up")
+        expect(page.get_by_label("Tag", exact=True)).to_have_value("ops")
+        assert [name for name, _ in rows(page)] == [
+            "sync-mirror",
+            "rotate-logs",
+            "zz-probe",
+            "archive-s3",
+        ]
+    finally:
+        dev.api("DELETE", f"checks/{probe['uuid']}")
+
+    # And a status button in the summary filters too
+    page.get_by_label("Tag", exact=True).select_option("")
+    page.locator("#summary button", has_text="late").click()
+    assert rows(page) == [("nightly-report", "late")]
+    expect(page.locator("#summary button", has_text="late")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    watched.assert_clean()
+
+
+def test_check_view_shows_schedule_stats_runs_output_uptime_and_ping_urls(
+    watched: Watched, dev: DevServer
+) -> None:
+    # Given the overview
+    page = open_dashboard(watched)
+
+    # When the user clicks the failed check's row
+    page.locator("tr", has_text="backup-db").locator("td[data-label='Last ping']").click()
+
+    # Then the check view shows the schedule in words and its 7-day figures
+    expect(page.get_by_role("heading", level=2)).to_have_text("backup-db")
+    expect(page).to_have_url(re.compile(r"#check/[0-9a-f-]{36}$"))
+    facts = page.locator("dl.facts")
+    expect(facts.locator("dd").first).to_have_text("every 1 h, grace 10 min")
+    stats = page.locator("#week-stats")
+    expect(stats.locator("div", has_text="Success rate").locator("dd")).to_have_text("50 %")
+    expect(stats.locator("div", has_text="Runs").locator("dd")).to_have_text("2 (1 failed)")
+    expect(stats.locator("div", has_text="p50").locator("dd")).to_have_text(
+        re.compile(r"^(\d+ ms|\d+\.\d s)$")
+    )
+    # And the runs, newest first, with exit codes and kinds
+    runs = page.locator("table.runs tbody tr.run-row")
+    expect(runs).to_have_count(2)
+    expect(runs.locator("td[data-label='Exit code']")).to_have_text(["1", "0"])
+    expect(runs.locator("td[data-label='Kind']")).to_have_text(["failure", "success"])
+    expect(runs.first.locator("td[data-label='Start'] time")).to_have_attribute(
+        "datetime", re.compile(r"^\d{4}-")
+    )
+
+    # When the user asks for the failed run's output
+    show = runs.first.get_by_role("button", name="Show output")
+    show.click()
+    # Then the body the job sent is shown
+    expect(page.locator("pre.output")).to_have_text(FAILED_OUTPUT + "\n")
+    expect(runs.first.get_by_role("button", name="Hide output")).to_have_attribute(
+        "aria-expanded", "true"
+    )
+
+    # And the uptime timeline counts the outage
+    expect(page.locator("svg.timeline")).to_have_attribute(
+        "aria-label", re.compile(r"^Uptime over the last 7 days: .* 1 outage$")
+    )
+    # And the ping URLs and a `cronbeat run` line are ready to copy
+    check_uuid = page.url.rsplit("/", 1)[1]
+    expect(page.get_by_label("Success", exact=True)).to_have_value(
+        f"{dev.base_url}/ping/{check_uuid}"
+    )
+    expect(page.get_by_label("Failure", exact=True)).to_have_value(
+        f"{dev.base_url}/ping/{check_uuid}/fail"
+    )
+    expect(page.get_by_label("cronbeat run", exact=True)).to_have_value(
+        f"cronbeat run --url {dev.base_url} --uuid {check_uuid} -- /path/to/job"
+    )
+
+    # When the user goes to the cron check
+    page.get_by_role("link", name="← All checks").click()
+    page.get_by_role("link", name="rotate-logs").click()
+    # Then its schedule reads as cron, with its time zone
+    expect(page.get_by_role("heading", level=2)).to_have_text("rotate-logs")
+    expect(page.locator("dl.facts dd").first).to_have_text(
+        "cron 0 2 * * * Europe/Riga, grace 10 min"
+    )
+    watched.assert_clean()
+
+
+def test_keyboard_alone_opens_a_check_and_comes_back(watched: Watched) -> None:
+    # Given the overview
+    page = open_dashboard(watched)
+
+    # When the user tabs to the first check and presses Enter
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('check-link')"):
+            break
+    focused = page.locator(":focus")
+    expect(focused).to_have_text("backup-db")
+    # Then the focus is visible
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=2)).to_have_text("backup-db")
+    expect(page.get_by_role("heading", level=2)).to_be_focused()
+
+    # When the user tabs back to the link to all checks and presses Enter
+    page.keyboard.press("Shift+Tab")
+    expect(page.locator(":focus")).to_have_text("← All checks")
+    page.keyboard.press("Enter")
+    # Then the overview is back, with the focus on the check they came from
+    expect(page.locator("#checks")).to_be_visible()
+    expect(page.locator(":focus")).to_have_text("backup-db")
+    watched.assert_clean()
+
+
+def test_a_read_only_key_is_enough(watched: Watched) -> None:
+    # Given a read-only key
+    page = open_dashboard(watched, RO_KEY)
+
+    # Then the same rows show
+    assert rows(page) == EXPECTED_ORDER
+    # And a check's runs and output open, while the ping URL stays hidden
+    page.get_by_role("link", name="backup-db").click()
+    runs = page.locator("table.runs tbody tr.run-row")
+    expect(runs).to_have_count(2)
+    runs.first.get_by_role("button", name="Show output").click()
+    expect(page.locator("pre.output")).to_have_text(FAILED_OUTPUT + "\n")
+    expect(page.get_by_text("This key is read-only")).to_be_visible()
+    expect(page.get_by_label("Success", exact=True)).to_have_count(0)
+    watched.assert_clean()
+
+
+def test_a_wrong_key_is_refused_and_the_form_comes_back(watched: Watched) -> None:
+    # Given the key form
+    page = watched.page
+    page.goto(watched.origin + "/")
+
+    # When the user pastes a key the API does not know
+    page.get_by_label("API key").fill("x" * 32)
+    page.get_by_role("button", name="Open").click()
+
+    # Then the form says so, and the key is not kept
+    expect(page.get_by_role("alert")).to_have_text(
+        "The API refused this key: wrong api key.", use_inner_text=True
+    )
+    assert page.evaluate("sessionStorage.getItem('cronbeat.apiKey')") is None
+    # (the browser itself logs the 401 response; nothing else may be logged)
+    watched.assert_clean(allowed_errors=("status of 401",))
+
+
+def test_fits_a_phone_screen(watched: Watched) -> None:
+    # Given a phone-width screen
+    watched.page.set_viewport_size({"width": 390, "height": 844})
+    page = open_dashboard(watched)
+
+    # Then nothing scrolls sideways and each row still says its status in words
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.locator("tr", has_text="backup-db").locator(".status")).to_be_visible()
+    expect(page.locator("tr", has_text="backup-db").locator(".status")).to_have_text("down")
+    # And the check view too
+    page.get_by_role("link", name="ingest-events").click()
+    expect(page.locator("table.runs tbody tr.run-row")).to_have_count(23)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    watched.assert_clean()
