@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,3 +119,28 @@ def emf_values(lines: list[dict[str, Any]], metric: str) -> list[float]:
         value = blob[metric]
         values += value if isinstance(value, list) else [value]
     return values
+
+
+@contextmanager
+def atomic_dynamodb_requests() -> Iterator[None]:
+    """Serialise the in-process moto server's DynamoDB requests while the block runs.
+
+    DynamoDB applies each conditional write and each transaction atomically. moto checks a
+    condition and writes in two steps, and undoes a cancelled transaction by restoring a copy of
+    the whole table taken when it began, which erases whatever other requests wrote meanwhile.
+    One request at a time gives race tests the atomicity they rely on, and nothing more.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]

@@ -1,0 +1,204 @@
+"""Races on the moto server: overlapping scanners flip once, and a late ping beats the scanner."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+import boto3
+
+from cronbeat.domain.model import Check, Flip, Ping
+from cronbeat.store.checks import CheckStore, Sender
+from cronbeat.store.sweeps import ScannedCheck, SweepStore
+from cronbeat.sweep import SweepReport, sweep
+from tests.conftest import REGION, Aws
+from tests.integration.outbox import (
+    HOUR,
+    MINUTE,
+    at,
+    atomic_dynamodb_requests,
+    outbox,
+    put_check,
+    simple_check,
+    stored,
+)
+
+T = at("2026-03-02 12:00")
+JOIN_TIMEOUT_S = 120
+
+
+def own_client(aws: Aws) -> Any:
+    """A client of its own, as a second Lambda container would have."""
+    return boto3.client("dynamodb", region_name=REGION, endpoint_url=aws.endpoint_url)
+
+
+def sweep_store(aws: Aws) -> SweepStore:
+    return SweepStore(
+        own_client(aws),
+        checks_table=aws.checks_table,
+        events_table=aws.events_table,
+        segments=3,
+        flip_retention_days=400,
+    )
+
+
+def not_expected(check_id: str, error: BaseException | str) -> None:
+    raise AssertionError(f"check {check_id} failed to evaluate: {error!r}")
+
+
+def run_sweep(store: SweepStore, checks: list[ScannedCheck] | None = None) -> SweepReport:
+    scanned = list(store.scan()) if checks is None else checks
+    return sweep(scanned, store, T, timer=time.perf_counter, on_failure=not_expected)
+
+
+def test_two_scanners_at_the_same_sweep_time_flip_each_check_once(
+    moto_server_aws: Aws,
+) -> None:
+    # Given 30 overdue checks and 30 healthy ones
+    aws = moto_server_aws
+    due = {put_check(aws, simple_check(last_ping_ms=T - 2 * HOUR)).id for _ in range(30)}
+    for _ in range(30):
+        put_check(aws, simple_check(last_ping_ms=T - 5 * MINUTE))
+    # When two scanners both read every check, and only then both write, concurrently
+    stores = [sweep_store(aws), sweep_store(aws)]
+    both_read = threading.Barrier(2, timeout=JOIN_TIMEOUT_S)
+    reports: list[SweepReport] = []
+    errors: list[BaseException] = []
+
+    def scanner(store: SweepStore) -> None:
+        try:
+            scanned = list(store.scan())
+            both_read.wait()
+            reports.append(run_sweep(store, scanned))
+        except BaseException as exc:
+            errors.append(exc)
+            both_read.abort()
+
+    threads = [threading.Thread(target=scanner, args=(store,)) for store in stores]
+    with atomic_dynamodb_requests():
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(JOIN_TIMEOUT_S)
+    # Then each overdue check has exactly one flip, and every second attempt counted as a conflict
+    assert errors == []
+    assert len(reports) == 2
+    flips = outbox(aws)
+    assert sorted(f["pk"]["S"] for f in flips) == sorted(due)
+    assert sum(r.flips for r in reports) == 30
+    assert sum(r.conflicts for r in reports) == 30
+    for check_id in due:
+        after, rev, _ = stored(aws, check_id)
+        assert (after.status, rev) == ("down", 4)
+
+
+class PingLandsBeforeWrite(SweepStore):
+    """A scanner's store where a ping arrives after the scan read the check, before the write."""
+
+    def __init__(self, aws: Aws, ping: Ping, ping_at_ms: int) -> None:
+        client = own_client(aws)
+        super().__init__(
+            client,
+            checks_table=aws.checks_table,
+            events_table=aws.events_table,
+            segments=2,
+            flip_retention_days=400,
+        )
+        self._pings = CheckStore(client, aws.checks_table, aws.events_table)
+        self._ping = ping
+        self._ping_at_ms = ping_at_ms
+        self.pinged: list[Any] = []
+
+    def _land(self, check_id: str) -> None:
+        self.pinged.append(
+            self._pings.record_ping(check_id, self._ping, self._ping_at_ms, Sender())
+        )
+
+    def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at_ms: int) -> bool:
+        self._land(before.id)
+        return super().write_flip(before, rev, after, flip, at_ms)
+
+    def write_reminder(self, before: Check, rev: int, after: Check, at_ms: int) -> bool:
+        self._land(before.id)
+        return super().write_reminder(before, rev, after, at_ms)
+
+
+def test_ping_between_read_and_write_wins_over_the_timeout(moto_server_aws: Aws) -> None:
+    # Given an overdue check, and a success ping that lands after the scan read it
+    aws = moto_server_aws
+    check = put_check(aws, simple_check(last_ping_ms=T - 2 * HOUR))
+    store = PingLandsBeforeWrite(aws, Ping.success(), T + 2000)
+    # When the scanner sweeps
+    report = run_sweep(store)
+    # Then the ping was recorded, the flip lost its condition, and the check is up with no flip
+    assert len(store.pinged) == 1
+    assert (report.flips, report.conflicts) == (0, 1)
+    after, _, _ = stored(aws, check.id)
+    assert (after.status, after.last_ping_ms) == ("up", T + 2000)
+    assert outbox(aws, check.id) == []
+
+
+def test_finish_between_read_and_write_wins_over_the_run_timeout(moto_server_aws: Aws) -> None:
+    # Given a run open for 25 min (limit 20) on a check that pinged 5 min ago,
+    # and the run's finish landing after the scan read the check
+    aws = moto_server_aws
+    check = put_check(
+        aws,
+        simple_check(
+            last_ping_ms=T - 5 * MINUTE,
+            last_start_ms=T - 25 * MINUTE,
+            last_start_rid="run-7",
+            max_runtime_s=1200,
+        ),
+    )
+    store = PingLandsBeforeWrite(aws, Ping.success(rid="run-7"), T + 1000)
+    # When the scanner sweeps
+    report = run_sweep(store)
+    # Then no run_timeout is written: the run closed and the check stays up
+    assert (report.flips, report.conflicts) == (0, 1)
+    after, _, _ = stored(aws, check.id)
+    assert after.status == "up"
+    assert after.last_start_ms is None
+    assert after.last_duration_ms == 25 * MINUTE + 1000
+    assert outbox(aws, check.id) == []
+
+
+def test_recovery_between_read_and_write_cancels_the_reminder(moto_server_aws: Aws) -> None:
+    # Given a down check owed an hourly reminder, and a success that lands after the scan read it
+    aws = moto_server_aws
+    check = put_check(
+        aws,
+        simple_check(
+            status="down",
+            last_ping_ms=T - 5 * HOUR,
+            realert_every_s=3600,
+            last_alert_ms=T - 61 * MINUTE,
+        ),
+    )
+    store = PingLandsBeforeWrite(aws, Ping.success(), T + 1000)
+    # When the scanner sweeps
+    report = run_sweep(store)
+    # Then the recovery flip is the only outbox item: no reminder for a check that is back up
+    assert (report.reminders, report.conflicts) == (0, 1)
+    after, _, _ = stored(aws, check.id)
+    assert after.status == "up"
+    assert [(f["type"]["S"], f["reason"]["S"]) for f in outbox(aws, check.id)] == [
+        ("flip", "recovered")
+    ]
+
+
+def test_scanner_after_the_ping_sees_it_and_writes_nothing(moto_server_aws: Aws) -> None:
+    # Given an overdue check whose ping arrives before the scanner reads it
+    aws = moto_server_aws
+    check = put_check(aws, simple_check(last_ping_ms=T - 2 * HOUR))
+    pings = CheckStore(aws.dynamodb, aws.checks_table, aws.events_table)
+    pings.record_ping(check.id, Ping.success(), T - 1000, Sender())
+    # When the scanner sweeps
+    report = run_sweep(sweep_store(aws))
+    # Then it neither flips nor conflicts
+    assert (report.flips, report.conflicts, report.scanned) == (0, 0, 1)
+    assert stored(aws, check.id)[0] == replace(
+        check, last_ping_ms=T - 1000, n_pings=8, success_streak=1
+    )
