@@ -41,3 +41,8 @@ coverage: setup
 # openapi.json is generated from the management API's routes; a test fails when it is stale.
 openapi: setup
 	PYTHONPATH=functions $(PY) -c 'import pathlib; from cronbeat.handlers.api import openapi_document; pathlib.Path("openapi.json").write_text(openapi_document() + "\n")'
+
+# Refresh docs/dashboard.png, the overview the browser tests take of seeded checks (needs chromium).
+.PHONY: dashboard-screenshot
+dashboard-screenshot: setup
+	CRONBEAT_UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/e2e/test_dashboard.py -k overview -p no:cacheprovider
