@@ -115,10 +115,10 @@ class DevServer:
         method = "POST" if body is not None else "GET"
         return request(f"{self.base_url}/ping/{path}", method=method, body=body, headers=headers)
 
-    def stop(self) -> int:
-        """SIGTERM, as a service manager stops it; the exit status."""
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        """SIGTERM as a service manager stops it (or SIGINT, Ctrl-C); the exit status."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signum)
         try:
             status = self.process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import signal
 import socket
 import time
 import uuid
@@ -194,7 +195,9 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         assert after["check"]["n_pings"] == 2  # type: ignore[index]
         assert [f["reason"] for f in after["flips"]] == ["fail", "first_ping"]  # type: ignore[attr-defined]
     finally:
-        assert second.stop() == 0
+        # And Ctrl-C stops it as cleanly, saving again
+        assert second.stop(signal.SIGINT) == 0
+    second.stdout.wait_for(r"saved \d+ items to ", 1)
 
 
 def test_port_in_use_is_a_one_line_error() -> None:

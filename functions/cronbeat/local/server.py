@@ -168,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     base_url = _base_url(options.host, gateway.server_address[1])
     _configure_environment(base_url, options.min_period, options.log_level)
-    return Local(console, gateway, base_url, options, state_path, restored).run()
+    try:
+        return Local(console, gateway, base_url, options, state_path, restored).run()
+    except KeyboardInterrupt:  # Ctrl-C before start-up finished: nothing to save yet
+        return 130
 
 
 class Local:
