@@ -101,20 +101,48 @@ def test_server_commands_are_imported_only_when_asked_for_and_get_the_rest(
     assert status == 5
 
 
+@pytest.mark.parametrize("command", ["dev", "keys"])
 def test_a_server_command_without_the_extras_says_how_to_get_them(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a server module whose third-party import is missing
-    (tmp_path / "fake_keys_admin.py").write_text("import boto3_not_installed_anywhere\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(cli_main.SERVER_COMMANDS, "keys", "fake_keys_admin")
-    # When `cronbeat keys` is called
-    status = main(["keys", "create"])
+    # Given an installation without boto3
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    # When a server command is called
+    status = main([command, "--help"])
     # Then one line says which extras to install, and the status is 2
     assert status == 2
     assert capsys.readouterr().err == (
-        "cronbeat keys needs the server extras: pip install 'cronbeat[server]'\n"
+        f"cronbeat {command} needs the server extras: pip install 'cronbeat[server]'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("lacking", "says"),
+    [
+        ("pydantic", "needs the server extras: pip install 'cronbeat[server]'"),
+        ("moto.server", "needs the Python package 'moto'"),
+        ("cronbeat.local.gone", "is not part of this installation"),
+    ],
+)
+def test_a_module_a_server_command_imports_late_is_named_in_one_line(
+    lacking: str,
+    says: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a server command that imports a missing module only once it runs
+    server = "fake_late_server_" + lacking.replace(".", "_")  # one module name per case
+    (tmp_path / f"{server}.py").write_text(f"def main(argv):\n    import {lacking}\n    return 0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    if not lacking.startswith("cronbeat."):
+        monkeypatch.setitem(sys.modules, lacking, None)  # installed here: made unimportable
+    monkeypatch.setitem(cli_main.SERVER_COMMANDS, "dev", server)
+    # When it is called
+    status = main(["dev"])
+    # Then one line says what is missing, with no traceback, and the status is 2
+    assert status == 2
+    assert capsys.readouterr().err == f"cronbeat dev {says}\n"
 
 
 def test_importing_the_cli_loads_only_the_standard_library() -> None:

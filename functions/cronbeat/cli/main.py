@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
 import urllib.parse
@@ -23,6 +24,8 @@ from cronbeat.cli.wrap import DEFAULT_OUTPUT_LIMIT_BYTES, Wrapping, wrap
 
 USAGE_ERROR = 2
 SERVER_COMMANDS = {"dev": "cronbeat.local.server", "keys": "cronbeat.admin.keys"}
+# The `server` extras' top-level modules: checked for before a server command is imported.
+SERVER_EXTRAS = ("boto3", "aws_lambda_powertools", "pydantic", "cronsim")
 FROM_FILE = "file:"
 
 
@@ -55,20 +58,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _server_command(name: str, rest: list[str]) -> int:
-    module_name = SERVER_COMMANDS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as missing:
-        if (missing.name or "").partition(".")[0] == "cronbeat":
-            print(f"cronbeat {name} is not part of this installation", file=sys.stderr)
+    """Import and run a server-side command, or say in one line what it lacks."""
+    missing = next((m for m in SERVER_EXTRAS if importlib.util.find_spec(m) is None), None)
+    if missing is None:
+        try:
+            status = importlib.import_module(SERVER_COMMANDS[name]).main(rest)
+        except ModuleNotFoundError as absent:  # also raised by the imports a command makes late
+            missing = (absent.name or "").partition(".")[0]
         else:
-            print(
-                f"cronbeat {name} needs the server extras: pip install 'cronbeat[server]'",
-                file=sys.stderr,
-            )
-        return USAGE_ERROR
-    status = module.main(rest)
-    return status if isinstance(status, int) else 0
+            return status if isinstance(status, int) else 0
+    if missing in SERVER_EXTRAS:
+        lacks = "needs the server extras: pip install 'cronbeat[server]'"
+    elif missing == "cronbeat":
+        lacks = "is not part of this installation"
+    else:
+        lacks = f"needs the Python package {missing!r}"
+    print(f"cronbeat {name} {lacks}", file=sys.stderr)
+    return USAGE_ERROR
 
 
 def _parser() -> argparse.ArgumentParser:
