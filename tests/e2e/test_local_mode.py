@@ -200,6 +200,17 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     second.stdout.wait_for(r"saved \d+ items to ", 1)
 
 
+def test_a_stop_right_after_start_up_is_still_clean(tmp_path: Path) -> None:
+    # Given a server that has just printed its banner
+    state = tmp_path / "state.json"
+    server = start("--state", str(state))
+    # When it is told to stop at once
+    status = server.stop()
+    # Then it shuts down cleanly and saves its (fresh) state
+    assert status == 0, server.stderr.text()
+    assert json.loads(state.read_text())["format"] == "cronbeat-dev-state"
+
+
 def test_port_in_use_is_a_one_line_error() -> None:
     # Given a port someone else listens on
     with socket.socket() as taken:

@@ -195,8 +195,21 @@ class Local:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self.keys: dict[str, str] = {}
+        self._previous_handlers: dict[int, Any] = {}
 
     def run(self) -> int:
+        # Catch SIGINT and SIGTERM from the first moment: a stop asked for during start-up
+        # still ends in a clean shutdown (and a saved state) once start-up is done.
+        self._previous_handlers = {
+            signum: signal.signal(signum, self._request_stop)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            return self._run()
+        finally:
+            self._restore_signal_handlers()
+
+    def _run(self) -> int:
         import boto3
 
         from cronbeat.local.backend import LocalAws
@@ -227,7 +240,10 @@ class Local:
         )
         self.console.write(banner(self.base_url, keys, self.options, self.state_path, loaded))
 
-        self._wait_for_signal()
+        while not self.stop.wait(1.0):
+            pass
+        # A second Ctrl-C during shutdown ends the process at once.
+        self._restore_signal_handlers()
         return self._shut_down()
 
     def _start(self, name: str, target: Any, *args: Any) -> None:
@@ -278,18 +294,12 @@ class Local:
             except ImportError as error:
                 self.console.error(f"{PROG}: {function.module_name} is not available: {error}")
 
-    def _wait_for_signal(self) -> None:
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            self.stop.set()
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop.set()
 
-        previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            while not self.stop.wait(1.0):
-                pass
-        finally:
-            # A second Ctrl-C during shutdown ends the process at once.
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+    def _restore_signal_handlers(self) -> None:
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
 
     def _shut_down(self) -> int:
         self.console.say("stopping")
