@@ -251,6 +251,27 @@ def test_a_wrapper_started_with_stdout_and_stderr_closed_still_reports(
     assert (finish.kind, finish.body) == ("4", b"out\nerr\n")
 
 
+def test_a_background_process_holding_the_output_does_not_hold_the_report(
+    monitor: FakeMonitor, tmp_path: Path
+) -> None:
+    # Given a job that leaves a process behind with its stdout, and exits at once
+    job = ["--", "sh", "-c", "sleep 30 & echo $!"]
+    out_file = tmp_path / "stdout"
+    # When cronbeat runs it (its own stdout a file, so nothing here waits on that pipe)
+    with out_file.open("wb") as out:
+        status = subprocess.run(
+            [PY, "-m", "cronbeat.cli", "run", "--url", monitor.url, "--uuid", CHECK, *job],
+            stdin=subprocess.DEVNULL, stdout=out, env=environment(), timeout=DEADLINE_S,
+        ).returncode  # fmt: skip
+    os.kill(int(out_file.read_text()), signal.SIGKILL)  # the leftover `sleep` we started
+    # Then the report went out after a bounded wait, saying the rest was not captured
+    assert status == 0
+    _, finish = start_and_finish(monitor)
+    assert finish.body.endswith(
+        b"[cronbeat: output after exit not captured: a background process kept it open]\n"
+    )
+
+
 # --- timeouts --------------------------------------------------------------------------------
 
 
