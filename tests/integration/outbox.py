@@ -144,3 +144,26 @@ def atomic_dynamodb_requests() -> Iterator[None]:
         yield
     finally:
         DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+
+def stream_record(item: Item, sequence_number: str, event_name: str = "INSERT") -> dict[str, Any]:
+    """The DynamoDB stream record (NEW_IMAGE) Lambda hands over for an events-table write."""
+    return {
+        "eventID": uuid.uuid4().hex,
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1772452800,
+            "Keys": {"pk": item["pk"], "sk": item["sk"]},
+            "NewImage": item,
+            "SequenceNumber": sequence_number,
+            "SizeBytes": len(json.dumps(item)),
+            "StreamViewType": "NEW_IMAGE",
+        },
+        "eventSourceARN": (
+            "arn:aws:dynamodb:us-east-1:123456789012:table/cronbeat-events/stream/"
+            "2026-03-01T00:00:00.000"
+        ),
+    }

@@ -1,0 +1,200 @@
+"""Turn one outbox item (a flip or reminder) into alerts: the SNS topic once, each channel once.
+
+Every send sits behind a delivery record (claimed before sending, outcome stored after), so the
+stream's at-least-once hand-over never reaches a channel twice with the same alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from cronbeat.channels.alert import Alert
+from cronbeat.channels.delivery import DeliveryResult
+from cronbeat.domain.channel import Channel
+from cronbeat.domain.model import Flip
+from cronbeat.store.codec import Item, from_item
+from cronbeat.store.deliveries import RETRYABLE, DeliveryStore, Outcome
+
+SNS_CHANNEL_ID = "sns"
+"""The alerts topic's pseudo-channel id: its delivery record makes the publish once-only too."""
+
+ALERTING_TYPES = frozenset({"flip", "reminder"})
+
+
+class MalformedOutboxItem(ValueError):
+    """A flip or reminder item the notifier cannot read: logged and dropped, never retried."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A flip or reminder item from the events table, read off its stream record."""
+
+    check_id: str
+    flip_sk: str
+    alert: Alert
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """How one (alert, channel) delivery went in this invocation."""
+
+    check_id: str
+    flip_sk: str
+    channel_id: str
+    channel_kind: str
+    outcome: Outcome | Literal["already-done"]
+    """`already-done`: an earlier invocation delivered it or gave up for good; nothing was sent."""
+    attempts: int = 0
+    status_code: int | None = None
+    error: str | None = None
+
+    @property
+    def retry(self) -> bool:
+        """The stream should hand this alert over again."""
+        return self.outcome == "failed-retryable"
+
+
+class ChannelDirectory(Protocol):
+    def get_many(self, channel_ids: list[str]) -> list[Channel]: ...
+
+
+Publish = Callable[[Alert], str]
+"""Publish an alert to the SNS topic; returns the message id, raises on failure."""
+
+Deliver = Callable[[Channel, Alert], DeliveryResult]
+
+
+def dashboard_url(base_url: str, check_id: str) -> str:
+    """Where an alert links to: the check in the management API (empty without a base URL)."""
+    return f"{base_url}/api/v3/checks/{check_id}" if base_url else ""
+
+
+def outbox_entry(
+    record: dict[str, Any], *, base_url: str, last_output: Callable[[str], bytes]
+) -> OutboxEntry | None:
+    """The alert a stream record carries; None when it is not an insert of an alerting item."""
+    if record.get("eventName") != "INSERT":
+        return None
+    image: Item | None = record.get("dynamodb", {}).get("NewImage")
+    if not image or image.get("type", {}).get("S") not in ALERTING_TYPES:
+        return None
+    try:
+        check = from_item(image["check"]["M"])
+        at_ms = int(image["at"]["N"])
+        flip_sk = image["sk"]["S"]
+        flip = None
+        if image["type"]["S"] == "flip":
+            flip = Flip(old=image["old"]["S"], new=image["new"]["S"], reason=image["reason"]["S"])
+        previous_since = image.get("previous_since", {}).get("N")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedOutboxItem(f"{type(exc).__name__}: {exc}") from exc
+    if flip is not None and not flip.alerts:
+        return None
+    if flip is None:
+        down_since_ms = check.status_since_ms
+    elif flip.new != "down" and previous_since is not None:
+        down_since_ms = int(previous_since)
+    else:
+        down_since_ms = None
+    alert = Alert(
+        check=check,
+        flip=flip,
+        at_ms=at_ms,
+        down_since_ms=down_since_ms,
+        last_output=last_output(check.id),
+        dashboard_url=dashboard_url(base_url, check.id),
+    )
+    return OutboxEntry(check_id=check.id, flip_sk=flip_sk, alert=alert)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What one send did, before it is recorded."""
+
+    outcome: Outcome
+    attempts: int
+    status_code: int | None = None
+    error: str | None = None
+
+
+class Notifier:
+    """Send one alert to the topic and to the check's channels, each behind a delivery record."""
+
+    def __init__(
+        self,
+        deliveries: DeliveryStore,
+        channels: ChannelDirectory,
+        *,
+        publish: Publish | None,
+        deliver: Deliver,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._deliveries = deliveries
+        self._channels = channels
+        self._publish = publish
+        self._deliver = deliver
+        self._now_ms = now_ms
+
+    def notify(self, entry: OutboxEntry) -> list[DeliveryOutcome]:
+        """Publish to the topic (if there is one), then deliver to each of the check's channels."""
+        outcomes: list[DeliveryOutcome] = []
+        if self._publish is not None:
+            outcomes.append(self._once(entry, SNS_CHANNEL_ID, "sns", self._to_topic))
+        for channel in self._channels.get_many(entry.alert.check.channel_ids):
+            outcomes.append(self._once(entry, channel.id, channel.kind, self._to(channel)))
+        return outcomes
+
+    def _once(
+        self, entry: OutboxEntry, channel_id: str, kind: str, send: Callable[[Alert], Sent]
+    ) -> DeliveryOutcome:
+        claimed = self._deliveries.claim(entry.check_id, entry.flip_sk, channel_id, self._now_ms())
+        if not claimed:
+            return DeliveryOutcome(entry.check_id, entry.flip_sk, channel_id, kind, "already-done")
+        sent = send(entry.alert)
+        self._deliveries.record_outcome(
+            entry.check_id,
+            entry.flip_sk,
+            channel_id,
+            outcome=sent.outcome,
+            attempts=sent.attempts,
+            status_code=sent.status_code,
+            error=sent.error,
+            at_ms=self._now_ms(),
+        )
+        return DeliveryOutcome(
+            entry.check_id,
+            entry.flip_sk,
+            channel_id,
+            kind,
+            sent.outcome,
+            sent.attempts,
+            sent.status_code,
+            sent.error,
+        )
+
+    def _to_topic(self, alert: Alert) -> Sent:
+        assert self._publish is not None
+        try:
+            self._publish(alert)
+        except Exception as exc:  # retried with the batch: SNS errors are mostly transient
+            return Sent(RETRYABLE, 1, error=_why(exc))
+        return Sent("delivered", 1)
+
+    def _to(self, channel: Channel) -> Callable[[Alert], Sent]:
+        def send(alert: Alert) -> Sent:
+            try:
+                result = self._deliver(channel, alert)
+            except Exception as exc:  # a channel's bug must not cost the other channels their alert
+                return Sent(RETRYABLE, 1, error=_why(exc))
+            outcome: Outcome = "delivered"
+            if not result.delivered:
+                outcome = "failed-permanent" if result.permanent else RETRYABLE
+            return Sent(outcome, result.attempts, result.status_code, result.error)
+
+        return send
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
