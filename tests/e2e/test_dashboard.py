@@ -156,14 +156,15 @@ def _seed(server: DevServer) -> dict[str, dict[str, Any]]:
         server.ping(f"{check['ping_url']}/start?rid={rid}")
         server.ping(f"{check['ping_url']}/{exit_status}?rid={rid}", output)
 
+    # Created best first, so the page's order cannot come from the API's.
     checks = {
-        "backup-db": create("backup-db", "db prod", timeout=3600, desc="Nightly dump of the db."),
-        "sync-mirror": create("sync-mirror", "ops", timeout=1, grace=1),
-        "nightly-report": create("nightly-report", "prod", timeout=1, grace=3600),
-        "ingest-events": create("ingest-events", "etl", timeout=3600),
-        "rotate-logs": create("rotate-logs", "ops", schedule="0 2 * * *", tz="Europe/Riga"),
-        "cert-renewal": create("cert-renewal", ""),
         "archive-s3": create("archive-s3", "ops", timeout=86400),
+        "cert-renewal": create("cert-renewal", ""),
+        "rotate-logs": create("rotate-logs", "ops", schedule="0 2 * * *", tz="Europe/Riga"),
+        "ingest-events": create("ingest-events", "etl", timeout=3600),
+        "nightly-report": create("nightly-report", "prod", timeout=1, grace=3600),
+        "sync-mirror": create("sync-mirror", "ops", timeout=1, grace=1),
+        "backup-db": create("backup-db", "db prod", timeout=3600, desc="Nightly dump of the db."),
     }
     run(checks["backup-db"], 0, "dumped 42 tables\n")
     run(checks["backup-db"], 1, FAILED_OUTPUT + "\n")
@@ -179,6 +180,7 @@ def _seed(server: DevServer) -> dict[str, dict[str, Any]]:
     wanted = {name: "grace" if status == "late" else status for name, status in EXPECTED_ORDER}
     wanted["ingest-events"] = "up"
     _poll(lambda: server.statuses() == wanted, f"statuses become {wanted}", SETTLE_S)
+    assert list(server.statuses()) != [name for name, _ in EXPECTED_ORDER]
     return checks
 
 
@@ -291,6 +293,8 @@ def test_overview_shows_every_check_worst_first(watched: Watched, tmp_path: Path
     expect(page.locator("#summary button")).to_have_text(
         ["2 down", "1 late", "1 running", "1 up", "1 new", "1 paused"]
     )
+    # And the tab's title says what is wrong
+    expect(page).to_have_title("(2 down, 1 late) cronbeat")
 
     shot = tmp_path / "dashboard.png"
     bottom = page.evaluate("document.querySelector('#overview').getBoundingClientRect().bottom")
