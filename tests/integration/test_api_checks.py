@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from typing import Any
 
 import pytest
 
 from cronbeat import clock, runtime
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check
+from cronbeat.store.catalog import Catalog
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.checks import CheckStore
 from cronbeat.store.codec import SLUG_KEY
@@ -413,3 +415,26 @@ def test_unknown_and_malformed_check_references_get_404(api: Api) -> None:
     ]
     # Then each is a 404
     assert [r.status for r in replies] == [404] * len(replies)
+
+
+def test_update_racing_a_ping_keeps_both(
+    aws: Aws, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a check, and a ping that lands between the API's read and its first write
+    code = api.create(name="x", timeout=3600)["uuid"]
+    real_update = Catalog.update
+    raced: list[bool] = []
+
+    def update_after_a_ping(self: Catalog, *args: Any, **kwargs: Any) -> int:
+        if not raced:
+            raced.append(True)
+            assert api.ping(code).status == 200
+        return real_update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Catalog, "update", update_after_a_ping)
+    # When the update is written
+    reply = api.post(f"checks/{code}", {"timeout": 7200})
+    # Then it was retried on the fresh check: the ping's changes and the new timeout both stay
+    assert reply.status == 200
+    stored = api.get(f"checks/{code}").json()
+    assert (stored["timeout"], stored["n_pings"], stored["status"]) == (7200, 1, "up")

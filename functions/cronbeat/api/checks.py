@@ -44,6 +44,13 @@ COPIED = {
     "recovery_threshold": "recovery_threshold",
 }
 NULLABLE = {"max_runtime": "max_runtime_s", "realert_every": "realert_every_s"}
+UNIQUE_FIELDS = {
+    "name": "name",
+    "slug": "slug",
+    "tags": "tags",
+    "timeout": "timeout_s",
+    "grace": "grace_s",
+}
 
 
 class Conflict(ApiError):
@@ -137,10 +144,8 @@ class CheckService:
         """The existing check Healthchecks.io's `unique` names, when every listed field is given."""
         if not spec.unique or not all(spec.given(name) for name in spec.unique):
             return None
-        fields = {"name": "name", "slug": "slug", "tags": "tags", "timeout": "timeout_s"}
-        fields["grace"] = "grace_s"
         for entry in self._stores.catalog.all():
-            if all(getattr(entry.check, fields[n]) == getattr(spec, n) for n in spec.unique):
+            if all(getattr(entry.check, UNIQUE_FIELDS[n]) == getattr(spec, n) for n in spec.unique):
                 return entry.check
         return None
 

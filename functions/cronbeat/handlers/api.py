@@ -279,7 +279,7 @@ def list_flips(
     end: Annotated[int | None, Query(ge=0, le=LATEST_S)] = None,
 ) -> FlipList:
     stores = _stores()
-    caller = _caller(stores, write=False)
+    _caller(stores, write=False)
     now_ms = clock.now_ms()
     found = CheckService(stores, now_ms=now_ms).get(check)
     since_ms = [t * SECOND_MS for t in (start,) if t is not None]
@@ -290,7 +290,6 @@ def list_flips(
         start_ms=max(since_ms) if since_ms else None,
         end_ms=end * SECOND_MS if end is not None else None,
     )
-    del caller
     return FlipList(flips=[flip_out(flip) for flip in flips])
 
 
