@@ -1,0 +1,1 @@
+"""The CDK app that deploys cronbeat: one stack, one construct per concern."""
