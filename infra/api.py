@@ -1,0 +1,144 @@
+"""The HTTP API: ping URLs for jobs, the management API and dashboard for people."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import jsii
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import StackConfig
+from infra.function import CronbeatFunction
+from infra.nag import acknowledge
+from infra.storage import Storage
+
+ACCESS_LOG_FORMAT = apigw.AccessLogFormat.custom(
+    '{"requestId":"$context.requestId","time":"$context.requestTimeEpoch",'
+    '"method":"$context.httpMethod","route":"$context.routeKey","status":"$context.status",'
+    '"ip":"$context.identity.sourceIp","latencyMs":"$context.responseLatency",'
+    '"error":"$context.integrationErrorMessage"}'
+)
+"""One short JSON line per request, without the path: a ping URL is its check's secret."""
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class AccessLogs:
+    """Access logging for the stage (an interface in CDK, not a plain struct)."""
+
+    def __init__(self, destination: apigwv2.IAccessLogDestination) -> None:
+        self._destination = destination
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat | None:
+        return ACCESS_LOG_FORMAT
+
+
+class PingApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        code: lambda_.Code,
+        config: StackConfig,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.http_api = apigwv2.HttpApi(
+            self,
+            "Http",
+            description="cronbeat: ping URLs and the management API",
+            create_default_stage=False,
+        )
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=config.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.stage = apigwv2.HttpStage(
+            self,
+            "Stage",
+            http_api=self.http_api,
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=config.throttle_rate_per_s, burst_limit=config.throttle_burst
+            ),
+            access_log_settings=AccessLogs(apigwv2.LogGroupLogDestination(self.access_logs)),
+        )
+        url = self.stage.url
+        assert url is not None, "the $default stage always has a URL"
+        self.url = url
+        """The API's base URL, with a trailing slash."""
+
+        environment = {**environment, "CRONBEAT_BASE_URL": self.url}
+        self.ping = CronbeatFunction(
+            self,
+            "Ping",
+            code=code,
+            handler="cronbeat.handlers.ping.handler",
+            description="Records pings: /ping/<uuid>[/start|/fail|/log|/<exit code>]",
+            config=config,
+            environment=environment,
+            timeout=Duration.seconds(10),
+        )
+        ping_actions = ("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem")
+        storage.grant_checks(self.ping.role, *ping_actions)
+        storage.grant_events(self.ping.role, *ping_actions)
+        storage.grant_slug_lookup(self.ping.role)
+        # `?create=1` on a slug ping gives the new check every channel there is.
+        storage.grant_channel_listing(self.ping.role)
+
+        self.management = CronbeatFunction(
+            self,
+            "Management",
+            code=code,
+            handler="cronbeat.handlers.api.handler",
+            description="Management API (Healthchecks.io v3) and dashboard",
+            config=config,
+            environment=environment,
+            timeout=Duration.seconds(15),
+            memory_mb=512,
+        )
+        crud_actions = (
+            "GetItem",
+            "BatchGetItem",
+            "Query",
+            "Scan",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "ConditionCheckItem",
+            "BatchWriteItem",
+        )
+        storage.grant_checks(self.management.role, *crud_actions)
+        storage.grant_events(self.management.role, *crud_actions)
+        storage.grant_slug_lookup(self.management.role)
+
+        pings = integrations.HttpLambdaIntegration("Pings", self.ping.function)
+        management = integrations.HttpLambdaIntegration("Management", self.management.function)
+        self.http_api.add_routes(
+            path="/ping/{proxy+}", methods=[apigwv2.HttpMethod.ANY], integration=pings
+        )
+        self.http_api.add_routes(
+            path="/api/{proxy+}", methods=[apigwv2.HttpMethod.ANY], integration=management
+        )
+        self.http_api.add_routes(path="/", methods=[apigwv2.HttpMethod.GET], integration=management)
+        acknowledge(
+            self.http_api,
+            "APIG4",
+            "Healthchecks.io-compatible clients authenticate in the request itself: a "
+            "ping URL holds its check's random UUID (122 bits), and the management API "
+            "checks the X-Api-Key header against HMAC digests in its function.",
+        )

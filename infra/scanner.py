@@ -1,0 +1,62 @@
+"""The scanner: every minute, sweep the checks table and flip the silent ones down."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.config import StackConfig
+from infra.function import CronbeatFunction
+from infra.storage import Storage
+
+SWEEP_EVERY = Duration.minutes(1)
+
+
+class Scanner(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        code: lambda_.Code,
+        config: StackConfig,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = CronbeatFunction(
+            self,
+            "Scanner",
+            code=code,
+            handler="cronbeat.handlers.scanner.handler",
+            description="Sweeps every check each minute and writes a flip for each one gone down",
+            config=config,
+            environment=environment,
+            # Under the sweep interval, so sweeps rarely overlap (overlap is safe, only wasteful).
+            timeout=Duration.seconds(50),
+        )
+        # A sweep is one parallel Scan, then one transaction per new flip: the check update
+        # conditioned on what the sweep read, plus the flip item.
+        storage.grant_checks(self.function.role, "Scan", "UpdateItem")
+        storage.grant_events(self.function.role, "PutItem")
+        # The next sweep, a minute later, supersedes a failed one: no retried, stale sweeps.
+        self.function.function.configure_async_invoke(retry_attempts=0, max_event_age=SWEEP_EVERY)
+
+        self.schedule = events.Rule(
+            self,
+            "EveryMinute",
+            description="cronbeat sweep",
+            schedule=events.Schedule.rate(SWEEP_EVERY),
+            targets=[
+                targets.LambdaFunction(
+                    self.function.function,
+                    retry_attempts=0,
+                    max_event_age=Duration.minutes(1),
+                )
+            ],
+        )
