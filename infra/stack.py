@@ -1,0 +1,92 @@
+"""The cronbeat stack, read like the architecture diagram in DESIGN.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.alerts import Alerts
+from infra.api import PingApi
+from infra.bundling import function_code
+from infra.config import StackConfig
+from infra.monitoring import Monitoring, Watched
+from infra.scanner import Scanner
+from infra.storage import Storage
+
+
+class CronbeatStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="cronbeat: heartbeat monitoring for cron jobs (Healthchecks.io API)",
+            **kwargs,
+        )
+        code = function_code()
+        storage = Storage(self, "Storage")
+        # What `cronbeat.settings.Settings.from_env` reads in every function.
+        environment = {
+            "CRONBEAT_CHECKS_TABLE": storage.checks.table_name,
+            "CRONBEAT_EVENTS_TABLE": storage.events.table_name,
+            "CRONBEAT_SCAN_SEGMENTS": str(config.scan_segments),
+            "CRONBEAT_MIN_PERIOD": str(config.min_period_s),
+        }
+        alerts = Alerts(
+            self, "Alerts", storage=storage, code=code, config=config, environment=environment
+        )
+        environment["CRONBEAT_ALERTS_TOPIC_ARN"] = alerts.topic.topic_arn
+        api = PingApi(
+            self, "Api", storage=storage, code=code, config=config, environment=environment
+        )
+        scanner = Scanner(
+            self, "Scanner", storage=storage, code=code, config=config, environment=environment
+        )
+        # Alert messages link to the check; the URL exists only once the API does.
+        alerts.notifier.add_environment("CRONBEAT_BASE_URL", api.url)
+        scanner.function.add_environment("CRONBEAT_BASE_URL", api.url)
+
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            watched=Watched(
+                ping=api.ping,
+                management=api.management,
+                scanner=scanner.function,
+                notifier=alerts.notifier,
+                http_api=api.http_api,
+                dead_letters=alerts.dead_letters,
+                topic=alerts.topic,
+            ),
+        )
+
+        CfnOutput(self, "ApiUrl", value=api.url, description="Management API and dashboard")
+        CfnOutput(
+            self,
+            "PingUrl",
+            value=f"{api.url}ping/",
+            description="Ping URL base: append a check's UUID",
+        )
+        CfnOutput(
+            self,
+            "AlertsTopicArn",
+            value=alerts.topic.topic_arn,
+            description="SNS topic for alerts and alarms: subscribe more endpoints here",
+        )
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"https://console.aws.amazon.com/cloudwatch/home?region={self.region}"
+            f"#dashboards/dashboard/{monitoring.dashboard.dashboard_name}",
+            description="CloudWatch dashboard of the monitor itself",
+        )
+        CfnOutput(self, "ChecksTableName", value=storage.checks.table_name)
+        CfnOutput(
+            self,
+            "EventsTableName",
+            value=storage.events.table_name,
+            description="Read by `cronbeat keys create --stack`",
+        )
