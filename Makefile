@@ -42,6 +42,29 @@ coverage: setup
 openapi: setup
 	PYTHONPATH=functions $(PY) -c 'import pathlib; from cronbeat.handlers.api import openapi_document; pathlib.Path("openapi.json").write_text(openapi_document() + "\n")'
 
+# The CloudFormation template and Lambda asset in cdk.out, without Docker, AWS credentials or the
+# CDK CLI: cdk-nag runs during the synth, then cfn-lint fails on errors (W3005 is CDK's normal).
+synth: setup
+	rm -rf cdk.out
+	CDK_OUTDIR=cdk.out UV="$(UV)" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(PY) infra/app.py
+	.venv/bin/cfn-lint --ignore-checks W3005 --non-zero-exit-code error -- cdk.out/*.template.json
+
+# The pinned CDK CLI (package.json): deploy and destroy need it, tests and synth do not.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+CDK := UV="$(UV)" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
+ALERT_CONTEXT := $(if $(ALERT_EMAIL),-c alertEmail=$(ALERT_EMAIL)) $(if $(ALERT_SMS),-c alertSms=$(ALERT_SMS))
+
+# make deploy ALERT_EMAIL=you@example.com [ALERT_SMS=+15555550100]: pass them on every deploy
+# (or set alertEmail/alertSms in cdk.json), since a deploy without them removes the subscriptions.
+deploy: setup node_modules/.package-lock.json
+	@[ -n "$(ALERT_EMAIL)$(ALERT_SMS)" ] || echo "note: no ALERT_EMAIL or ALERT_SMS: alert subscriptions come from cdk.json only"
+	$(CDK) deploy $(ALERT_CONTEXT)
+
+destroy: setup node_modules/.package-lock.json
+	$(CDK) destroy
+
 # Refresh docs/dashboard.png, the overview the browser tests take of seeded checks (needs chromium).
 .PHONY: dashboard-screenshot
 dashboard-screenshot: setup
