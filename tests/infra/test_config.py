@@ -1,0 +1,78 @@
+"""Deployment settings from CDK context: good values shape the stack, bad ones fail clearly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.infra
+
+
+def _config(context: dict[str, Any]) -> Any:
+    from aws_cdk import App
+    from infra.config import StackConfig
+
+    return StackConfig.from_context(App(context=context).node)
+
+
+def test_defaults_without_context() -> None:
+    # Given no context at all
+    config = _config({})
+    # Then nobody is subscribed, tracing is off and the stage is throttled
+    assert config.alert_emails == ()
+    assert config.alert_phones == ()
+    assert config.tracing is False
+    assert (config.throttle_rate_per_s, config.throttle_burst) == (50, 500)
+
+
+def test_comma_lists_are_split_and_trimmed() -> None:
+    # Given comma lists with stray spaces, as typed on a command line
+    config = _config(
+        {"alertEmail": " a@example.com, b@example.org ,", "alertSms": "+4915112345678"}
+    )
+    # Then each address stands alone
+    assert config.alert_emails == ("a@example.com", "b@example.org")
+    assert config.alert_phones == ("+4915112345678",)
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"alertSms": "5555550100"}, "context alertSms: '5555550100' is not an E.164"),
+        (
+            {"alertEmail": "ops.example.com"},
+            "context alertEmail: 'ops.example.com' is not an email",
+        ),
+        ({"tracing": "maybe"}, "context tracing: 'maybe' is not true or false"),
+        ({"logRetentionDays": "45"}, "context logRetentionDays: 45 is not one of"),
+        ({"logLevel": "chatty"}, "context logLevel: 'CHATTY' is not one of"),
+        ({"throttleRate": "fast"}, "context throttleRate: 'fast' is not a whole number"),
+        ({"scanSegments": "0"}, "context scanSegments: 0 is below the minimum 1"),
+    ],
+)
+def test_bad_context_is_a_clear_error(context: dict[str, str], message: str) -> None:
+    from infra.config import ConfigError
+
+    # Given a malformed context value
+    # When the settings are read
+    with pytest.raises(ConfigError) as raised:
+        _config(context)
+    # Then the error names the key and what was expected
+    assert str(raised.value).startswith(message)
+
+
+def test_tracing_setting_turns_on_active_tracing() -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk.aws_lambda import CfnFunction
+    from infra.app import build
+
+    # Given the stack built with tracing on (constructed, not synthesized)
+    app = App(context={"tracing": "true"})
+    stack: Stack = build(app)
+    # When its functions are inspected
+    functions = [child for child in stack.node.find_all() if isinstance(child, CfnFunction)]
+    # Then every one of them traces actively
+    assert len(functions) == 4
+    for function in functions:
+        assert stack.resolve(function.tracing_config) == {"mode": "Active"}
