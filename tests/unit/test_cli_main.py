@@ -111,16 +111,18 @@ def test_a_server_command_without_the_extras_says_how_to_get_them(
     status = main([command, "--help"])
     # Then one line says which extras to install, and the status is 2
     assert status == 2
+    extra = {"dev": "local", "keys": "server"}[command]
     assert capsys.readouterr().err == (
-        f"cronbeat {command} needs the server extras: pip install 'cronbeat[server]'\n"
+        f"cronbeat {command} needs the {extra} extras: pip install 'cronbeat[{extra}]'\n"
     )
 
 
 @pytest.mark.parametrize(
     ("lacking", "says"),
     [
-        ("pydantic", "needs the server extras: pip install 'cronbeat[server]'"),
-        ("moto.server", "needs the Python package 'moto'"),
+        ("pydantic", "needs the local extras: pip install 'cronbeat[local]'"),
+        ("moto.server", "needs the local extras: pip install 'cronbeat[local]'"),
+        ("yaml", "needs the Python package 'yaml'"),
         ("cronbeat.local.gone", "is not part of this installation"),
     ],
 )

@@ -26,6 +26,8 @@ USAGE_ERROR = 2
 SERVER_COMMANDS = {"dev": "cronbeat.local.server", "keys": "cronbeat.admin.keys"}
 # The `server` extras' top-level modules: checked for before a server command is imported.
 SERVER_EXTRAS = ("boto3", "aws_lambda_powertools", "pydantic", "cronsim")
+# Each server command's extra, and the top-level modules it brings.
+COMMAND_EXTRAS = {"dev": ("local", (*SERVER_EXTRAS, "moto")), "keys": ("server", SERVER_EXTRAS)}
 FROM_FILE = "file:"
 
 
@@ -59,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _server_command(name: str, rest: list[str]) -> int:
     """Import and run a server-side command, or say in one line what it lacks."""
-    missing = next((m for m in SERVER_EXTRAS if importlib.util.find_spec(m) is None), None)
+    extra, modules = COMMAND_EXTRAS[name]
+    missing = next((m for m in modules if importlib.util.find_spec(m) is None), None)
     if missing is None:
         try:
             status = importlib.import_module(SERVER_COMMANDS[name]).main(rest)
@@ -67,8 +70,8 @@ def _server_command(name: str, rest: list[str]) -> int:
             missing = (absent.name or "").partition(".")[0]
         else:
             return status if isinstance(status, int) else 0
-    if missing in SERVER_EXTRAS:
-        lacks = "needs the server extras: pip install 'cronbeat[server]'"
+    if missing in modules:
+        lacks = f"needs the {extra} extras: pip install 'cronbeat[{extra}]'"
     elif missing == "cronbeat":
         lacks = "is not part of this installation"
     else:
