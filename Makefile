@@ -56,14 +56,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 CDK := UV="$(UV)" JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
 ALERT_CONTEXT := $(if $(ALERT_EMAIL),-c alertEmail=$(ALERT_EMAIL)) $(if $(ALERT_SMS),-c alertSms=$(ALERT_SMS))
 
-# make deploy ALERT_EMAIL=you@example.com [ALERT_SMS=+15555550100]: pass them on every deploy
-# (or set alertEmail/alertSms in cdk.json), since a deploy without them removes the subscriptions.
+# make deploy ALERT_EMAIL=you@example.com [ALERT_SMS=+15555550100] [CDK_ARGS="-c tracing=true"]:
+# pass the ALERT_* on every deploy (or set alertEmail/alertSms in cdk.json's context), since a
+# deploy without them removes the subscriptions.
 deploy: setup node_modules/.package-lock.json
 	@[ -n "$(ALERT_EMAIL)$(ALERT_SMS)" ] || echo "note: no ALERT_EMAIL or ALERT_SMS: alert subscriptions come from cdk.json only"
-	$(CDK) deploy $(ALERT_CONTEXT)
+	$(CDK) deploy $(ALERT_CONTEXT) $(CDK_ARGS)
 
 destroy: setup node_modules/.package-lock.json
-	$(CDK) destroy
+	$(CDK) destroy $(CDK_ARGS)
 
 # Refresh docs/dashboard.png, the overview the browser tests take of seeded checks (needs chromium).
 .PHONY: dashboard-screenshot

@@ -6,7 +6,7 @@
 | `alertSms` | none | comma-separated E.164 phone numbers (`+15555550100`) subscribed to it |
 | `tracing` | `false` | X-Ray active tracing on every function ($5 per million traces) |
 | `logLevel` | `INFO` | application log level of every function |
-| `logRetentionDays` | `30` | retention of every log group (a CloudWatch Logs retention value) |
+| `logRetentionDays` | `30` | retention of every log group: 1, 3, 7, 14, 30, 60, 90, 180 or 365 |
 | `throttleRate` | `50` | HTTP API stage steady-state requests per second |
 | `throttleBurst` | `500` | HTTP API stage burst; cron jobs all ping on the minute |
 | `scanSegments` | `4` | parallel Scan segments per sweep |
