@@ -104,7 +104,7 @@ class SweepStore:
         def read_segment(segment: int) -> None:
             try:
                 for page in self._segment_pages(segment):
-                    if not hand_over([_decode(item) for item in page]):
+                    if not hand_over([decode(item) for item in page]):
                         return
                 hand_over(None)
             except BaseException as exc:  # handed to the consumer, which re-raises it
@@ -261,7 +261,8 @@ def _same(name: str, placeholder: str, value: int | None) -> str:
     return f"{name} = {placeholder}"
 
 
-def _decode(item: Item) -> ScannedCheck:
+def decode(item: Item) -> ScannedCheck:
+    """A scanned item as the check and its revision, or an UnreadableCheck."""
     try:
         return from_item(item), revision(item)
     except (ValueError, TypeError, KeyError) as exc:
