@@ -22,7 +22,7 @@ from benchmarks.harness import median, report
 from cronbeat.domain.model import Check, Flip, Kind
 from cronbeat.store.codec import Item, to_item
 from cronbeat.store.sweeps import decode
-from cronbeat.sweep import sweep
+from cronbeat.sweep import Stage, sweep
 
 ITEMS_PER_KIND = 100_000
 REPETITIONS = 3
@@ -85,8 +85,8 @@ def synthetic_item(kind: Kind, rng: random.Random) -> Item:
     return to_item(check, rev=rng.randint(1, 10**5))
 
 
-def _skip(check_id: str, error: BaseException | str) -> None:
-    raise AssertionError(f"synthetic check {check_id} failed: {error!r}")
+def _skip(check_id: str, stage: Stage, error: BaseException | str) -> None:
+    raise AssertionError(f"synthetic check {check_id} failed to {stage}: {error!r}")
 
 
 def cpu_us_per_check(items: list[Item]) -> tuple[float, dict[str, int]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from cronbeat.domain.machine import evaluate
 from cronbeat.domain.model import SECOND_MS, Check, Flip
@@ -33,14 +33,17 @@ class SweepReport:
     reminders: int = 0
     conflicts: int = 0
     failed: int = 0
-    """Checks skipped because they could not be decoded or evaluated."""
+    """Checks skipped because they could not be decoded or evaluated: retrying will not help."""
+    unwritten: int = 0
+    """Flips and reminders whose write failed (not lost a race): a retried sweep writes them."""
     duration_ms: int = 0
     detection_lags_s: list[float] = field(default_factory=list)
     """One per flip written: sweep time minus the moment the check became due to go down."""
 
 
-FailureHook = Callable[[str, BaseException | str], None]
-"""Told the id of a check that was skipped, and why."""
+Stage = Literal["decode", "evaluate", "write"]
+FailureHook = Callable[[str, Stage, BaseException | str], None]
+"""Told the id of a check that was skipped, at which stage, and why."""
 
 
 def sweep(
@@ -51,33 +54,44 @@ def sweep(
     timer: Callable[[], float],
     on_failure: FailureHook,
 ) -> SweepReport:
-    """Evaluate each check at `at_ms`; a check that cannot be evaluated is reported and skipped."""
+    """Evaluate each check at `at_ms` and write what it owes.
+
+    A check that cannot be decoded, evaluated or written is reported to `on_failure` and skipped,
+    so one bad check or one throttled write never costs the other checks their alerts.
+    """
     started = timer()
     report = SweepReport(at_ms=at_ms)
     for entry in checks:
         report.scanned += 1
         if isinstance(entry, UnreadableCheck):
             report.failed += 1
-            on_failure(entry.check_id, entry.error)
+            on_failure(entry.check_id, "decode", entry.error)
             continue
         check, rev = entry
         try:
             evaluation = evaluate(check, at_ms)
         except Exception as exc:  # one bad check must not stop the sweep for all the others
             report.failed += 1
-            on_failure(check.id, exc)
+            on_failure(check.id, "evaluate", exc)
             continue
-        if evaluation.flip is not None:
-            if writer.write_flip(check, rev, evaluation.check, evaluation.flip, at_ms):
-                report.flips += 1
-                if evaluation.down_at_ms is not None:
-                    report.detection_lags_s.append((at_ms - evaluation.down_at_ms) / SECOND_MS)
+        if evaluation.flip is None and not evaluation.reminder:
+            continue
+        try:
+            if evaluation.flip is not None:
+                written = writer.write_flip(check, rev, evaluation.check, evaluation.flip, at_ms)
             else:
-                report.conflicts += 1
-        elif evaluation.reminder:
-            if writer.write_reminder(check, rev, evaluation.check, at_ms):
-                report.reminders += 1
-            else:
-                report.conflicts += 1
+                written = writer.write_reminder(check, rev, evaluation.check, at_ms)
+        except Exception as exc:  # e.g. throttled: the other checks still get their flips
+            report.unwritten += 1
+            on_failure(check.id, "write", exc)
+            continue
+        if not written:
+            report.conflicts += 1
+        elif evaluation.flip is not None:
+            report.flips += 1
+            if evaluation.down_at_ms is not None:
+                report.detection_lags_s.append((at_ms - evaluation.down_at_ms) / SECOND_MS)
+        else:
+            report.reminders += 1
     report.duration_ms = round((timer() - started) * 1000)
     return report

@@ -10,8 +10,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from cronbeat.domain.model import Check, Flip
 from cronbeat.store.codec import to_item
+from cronbeat.store.sweeps import SweepStore
 from tests.conftest import Aws
 from tests.integration.outbox import (
     HOUR,
@@ -343,3 +346,40 @@ def test_thousand_check_sweep_writes_only_the_flips_it_should(
     assert summary["flips_written"] == len(expected_down) == 102
     assert summary["conflicts"] == 0
     assert summary["checks_failed"] == 0
+
+
+def test_failed_write_skips_one_check_and_fails_the_invocation_for_a_retry(
+    aws: Aws, scanner: ModuleType, logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two overdue checks, and DynamoDB throttling the first write of one of them
+    throttled = put_check(aws, simple_check(last_ping_ms=T - 3 * HOUR))
+    other = put_check(aws, simple_check(last_ping_ms=T - 3 * HOUR))
+
+    pending_throttles = {throttled.id}
+
+    class ThrottledOnce(SweepStore):
+        def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at: int) -> bool:
+            if before.id in pending_throttles:
+                pending_throttles.discard(before.id)
+                error: Any = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
+                raise ClientError(error, "TransactWriteItems")
+            return super().write_flip(before, rev, after, flip, at)
+
+    monkeypatch.setattr(scanner, "SweepStore", ThrottledOnce)
+    # When the scanner sweeps
+    with pytest.raises(scanner.SweepIncomplete):
+        sweep_at(scanner, T)
+    # Then the other check was flipped, the throttled one was logged and left for the retry
+    assert len(outbox(aws, other.id)) == 1
+    assert outbox(aws, throttled.id) == []
+    lines = json_lines(logs.getvalue())
+    [skipped] = [line for line in lines if line["message"] == "check skipped: write failed"]
+    assert skipped["check_id"] == throttled.id
+    [summary] = [line for line in lines if line["message"] == "sweep finished"]
+    assert (summary["flips_written"], summary["writes_failed"]) == (1, 1)
+    # When Lambda retries the same event
+    retry = sweep_at(scanner, T)
+    # Then the retry writes the missing flip, and only that one
+    assert (retry["flips_written"], retry["writes_failed"]) == (1, 0)
+    assert len(outbox(aws, throttled.id)) == 1
+    assert len(outbox(aws, other.id)) == 1

@@ -12,7 +12,7 @@ import boto3
 from cronbeat.domain.model import Check, Flip, Ping
 from cronbeat.store.checks import CheckStore, Sender
 from cronbeat.store.sweeps import ScannedCheck, SweepStore
-from cronbeat.sweep import SweepReport, sweep
+from cronbeat.sweep import Stage, SweepReport, sweep
 from tests.conftest import REGION, Aws
 from tests.integration.outbox import (
     HOUR,
@@ -44,8 +44,8 @@ def sweep_store(aws: Aws) -> SweepStore:
     )
 
 
-def not_expected(check_id: str, error: BaseException | str) -> None:
-    raise AssertionError(f"check {check_id} failed to evaluate: {error!r}")
+def not_expected(check_id: str, stage: Stage, error: BaseException | str) -> None:
+    raise AssertionError(f"check {check_id} failed to {stage}: {error!r}")
 
 
 def run_sweep(store: SweepStore, checks: list[ScannedCheck] | None = None) -> SweepReport:

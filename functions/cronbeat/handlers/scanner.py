@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cronbeat import runtime
 from cronbeat.domain.model import SECOND_MS
 from cronbeat.store.sweeps import SweepStore
-from cronbeat.sweep import sweep
+from cronbeat.sweep import Stage, sweep
 
 logger = Logger()
 metrics = Metrics(namespace="Cronbeat")
@@ -34,11 +34,17 @@ def sweep_time_ms(event: dict[str, Any]) -> int:
     return round(moment.timestamp() * SECOND_MS)
 
 
-def _skipped(check_id: str, error: BaseException | str) -> None:
+class SweepIncomplete(Exception):
+    """Some flips or reminders could not be written: failing the invocation makes Lambda retry it
+    (with the same event time, so the same decisions) and shows on the scanner's error alarm."""
+
+
+def _skipped(check_id: str, stage: Stage, error: BaseException | str) -> None:
+    facts = {"check_id": check_id, "stage": stage}
     if isinstance(error, BaseException):
-        logger.exception("check skipped: evaluation failed", extra={"check_id": check_id})
+        logger.error(f"check skipped: {stage} failed", exc_info=error, extra=facts)
     else:
-        logger.error("check skipped: unreadable item", extra={"check_id": check_id, "error": error})
+        logger.error(f"check skipped: {stage} failed", extra=facts | {"error": error})
 
 
 @logger.inject_lambda_context
@@ -64,10 +70,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "reminders_written": report.reminders,
         "conflicts": report.conflicts,
         "checks_failed": report.failed,
+        "writes_failed": report.unwritten,
         "sweep_duration_ms": report.duration_ms,
     }
     logger.info("sweep finished", extra=summary)
     if report.flips:
         # Flushed only when there are events: most sweeps flip nothing and publish nothing.
         metrics.flush_metrics()
+    if report.unwritten:
+        raise SweepIncomplete(f"{report.unwritten} flips or reminders could not be written")
     return summary
