@@ -67,8 +67,8 @@ def test_tracing_setting_turns_on_active_tracing() -> None:
     from aws_cdk.aws_lambda import CfnFunction
     from infra.app import build
 
-    # Given the stack built with tracing on (constructed, not synthesized)
-    app = App(context={"tracing": "true"})
+    # Given the stack built with tracing on (constructed, not synthesized, nor bundled)
+    app = App(context={"tracing": "true", "aws:cdk:bundling-stacks": []})
     stack: Stack = build(app)
     # When its functions are inspected
     functions = [child for child in stack.node.find_all() if isinstance(child, CfnFunction)]
