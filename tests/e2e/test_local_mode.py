@@ -82,14 +82,14 @@ def test_banner_tells_a_new_user_everything_to_start(dev: DevServer) -> None:
 def test_check_goes_down_alerts_a_signed_webhook_and_recovers(
     dev: DevServer, receiver: Receiver
 ) -> None:
-    # Given a webhook channel and a check that expects a ping every 2 s, with 1 s of grace
+    # Given a webhook channel and a check that expects a ping every 4 s, with 2 s of grace
     channel = dev.api(
         "POST",
         "channels/",
         {"kind": "webhook", "name": "e2e", "url": receiver.url, "secret": SECRET},
     )
     assert channel.status == 201, channel.text
-    created = dev.api("POST", "checks/", {"name": "nightly backup", "timeout": 2, "grace": 1})
+    created = dev.api("POST", "checks/", {"name": "nightly backup", "timeout": 4, "grace": 2})
     assert created.status == 201, created.text
     check = created.json()
     check_id = check["uuid"]
@@ -125,7 +125,7 @@ def test_check_goes_down_alerts_a_signed_webhook_and_recovers(
     assert (alert["check_id"], alert["status"], alert["reason"]) == (check_id, "down", "timeout")
     assert alert["previous_status"] == "up"
     assert alert["body_tail"] == "backup done: 42 files"
-    assert went_down_after_s >= 3  # not before timeout + grace
+    assert went_down_after_s >= 6  # not before timeout + grace
     assert dev.api("GET", f"checks/{check_id}").json()["status"] == "down"
     # And the alerts topic got it too (printed by the console subscriber)
     dev.stdout.wait_for(r"SNS alert: .*nightly backup", ALERT_TIMEOUT_S)
