@@ -109,6 +109,8 @@ class PingApi(Construct):
             config=config,
             environment=environment,
             timeout=Duration.seconds(15),
+            # Lambda's CPU grows with memory: pydantic and the routes load faster on a cold start,
+            # and people, not jobs, call this function.
             memory_mb=512,
         )
         crud_actions = (
