@@ -263,7 +263,7 @@ class Local:
         """Create the read-write and read-only keys, and the project's ping key."""
         from cronbeat import runtime
         from cronbeat.clock import now_ms
-        from cronbeat.store.keys import ApiKeyStore
+        from cronbeat.store.keys import ApiKeyStore, KeyConflict
         from cronbeat.store.project import ProjectStore
 
         saved = self.restored.keys if self.restored else {}
@@ -276,13 +276,19 @@ class Local:
         }
         made: dict[str, str] = {}
         for role, key in wanted.items():
-            read_only = role == "read_only"
-            made[role] = store.create(
-                read_only=read_only,
-                name=f"cronbeat dev ({role.replace('_', '-')})",
-                key=key,
-                at_ms=now_ms(),
-            )
+            try:
+                made[role] = store.create(
+                    read_only=role == "read_only",
+                    name=f"cronbeat dev ({role.replace('_', '-')})",
+                    key=key,
+                    at_ms=now_ms(),
+                )
+            except KeyConflict:
+                flag = "--api-key" if role == "read_write" else "--read-only-key"
+                raise saved_state.StateError(
+                    f"{flag}: the state holds a different key with the same first 8 characters"
+                    " (or CRONBEAT_API_KEY_PEPPER changed)"
+                ) from None
         self.keys = made
         ping_key = ProjectStore(self.aws.dynamodb, self.aws.events_table).ensure_ping_key()
         return Keys(made["read_write"], made["read_only"], ping_key)
