@@ -415,3 +415,54 @@ def test_sample_stream_event_is_published(aws: Aws, notifier: ModuleType) -> Non
     assert attributes["check_id"]["Value"] == image["pk"]["S"]
     assert texts["email"].startswith(image["check"]["M"]["name"]["S"])
     assert reply == {"batchItemFailures": []}
+
+
+def test_delivery_left_pending_by_a_crashed_attempt_is_sent_again(
+    aws: Aws, notifier: ModuleType, receiver: Receiver
+) -> None:
+    # Given a flip whose webhook delivery was claimed by an invocation that died before sending
+    channel = webhook(aws, receiver)
+    flip = outbox_item(aws, down_check(channels=channel.id))
+    store = DeliveryStore(aws.dynamodb, events_table=aws.events_table, retention_days=400)
+    assert store.claim(flip["pk"]["S"], flip["sk"]["S"], channel.id, T)
+    # When the stream hands the record over again
+    failures = notify(notifier, flip)
+    # Then the webhook gets the alert, once
+    assert failures == []
+    assert len(receiver.received) == 1
+    record = delivery(aws, flip, channel.id)
+    assert record is not None
+    assert record["outcome"] == {"S": "delivered"}
+
+
+def ping_with_body(aws: Aws, check_id: str, n: int, body: bytes) -> None:
+    aws.dynamodb.put_item(
+        TableName=aws.events_table,
+        Item=ping_item(
+            check_id=check_id,
+            n=n,
+            at_ms=T + n,
+            kind="success",
+            method="POST",
+            scheme="https",
+            remote_addr="192.0.2.1",
+            ua="",
+            body=body,
+            retention_days=30,
+        ),
+    )
+
+
+def test_last_output_is_the_tail_of_the_newest_ping_with_a_body(aws: Aws) -> None:
+    # Given pings whose newest has no body, and whose newest body is long, non-ASCII text
+    store = DeliveryStore(aws.dynamodb, events_table=aws.events_table, retention_days=400)
+    ping_with_body(aws, "c1", 1, b"older output")
+    ping_with_body(aws, "c1", 2, "é".encode() * 600 + b"done!")
+    ping_with_body(aws, "c1", 3, b"")
+    # When the notifier looks for the output to quote
+    tail = store.last_output("c1")
+    # Then it gets the newest body's last 1,000 bytes, less the half character the cut left
+    assert len(tail) == 999
+    assert tail.decode("utf-8") == "é" * 497 + "done!"
+    # And a check without output gets none
+    assert store.last_output("c2") == b""
