@@ -127,3 +127,18 @@ def test_handler_crash_is_a_500_and_a_traceback_on_the_console(
     reply = conn.getresponse()
     assert (reply.status, reply.read()) == (500, b'{"message": "Internal Server Error"}')
     assert "RuntimeError: boom" in err.getvalue()
+
+
+@pytest.mark.parametrize(("length", "status"), [(str(11 * 1024 * 1024), 413), ("many", 400)])
+def test_bodies_api_gateway_refuses_never_reach_the_handler(
+    served: tuple[Recorder, GatewayServer, io.StringIO], length: str, status: int
+) -> None:
+    function, server, _ = served
+    # When a request announces a body over the 10 MB payload limit, or an unreadable length
+    conn = connect(server)
+    conn.putrequest("POST", "/ping/abc")
+    conn.putheader("Content-Length", length)
+    conn.endheaders()
+    # Then API Gateway's answer comes back at once and the handler is never called
+    assert conn.getresponse().status == status
+    assert function.events == []

@@ -172,6 +172,15 @@ def _gateway_error(status: int, message: str) -> Reply:
     return Reply(status, [("content-type", "application/json")], body)
 
 
+class UnreadableBody(Exception):
+    """A body API Gateway would refuse before any function sees it."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class InFlight:
     """Counts requests being handled, so shutdown can let them finish before saving state."""
 
@@ -234,9 +243,9 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
     def _reply(self) -> Reply:
         try:
             body = self._read_body()
-        except ValueError as error:
+        except UnreadableBody as error:
             self.close_connection = True
-            return _gateway_error(400 if "chunk" in str(error) else 413, str(error))
+            return _gateway_error(error.status, error.message)
         matched = self.server.router(self.command, urlsplit(self.path).path)
         if matched is None:
             return _gateway_error(404, "Not Found")
@@ -262,9 +271,12 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise UnreadableBody(400, "Bad Request") from None
         if length > MAX_BODY_BYTES:
-            raise ValueError("Request Entity Too Large")
+            raise UnreadableBody(413, "Request Entity Too Large")
         return self.rfile.read(length) if length > 0 else b""
 
     def _read_chunked(self) -> bytes:
@@ -275,14 +287,14 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
             try:
                 size = int(line, 16)
             except ValueError:
-                raise ValueError("malformed chunked body") from None
+                raise UnreadableBody(400, "Bad Request") from None
             if size == 0:
                 while self.rfile.readline(1024).strip():
                     pass  # trailers
                 return b"".join(chunks)
             total += size
             if total > MAX_BODY_BYTES:
-                raise ValueError("Request Entity Too Large")
+                raise UnreadableBody(413, "Request Entity Too Large")
             chunks.append(self.rfile.read(size))
             self.rfile.readline(8)
 
