@@ -38,7 +38,7 @@ class CronbeatStack(Stack):
         alerts = Alerts(
             self, "Alerts", storage=storage, code=code, config=config, environment=environment
         )
-        environment["CRONBEAT_ALERTS_TOPIC_ARN"] = alerts.topic.topic_arn
+        environment = {**environment, "CRONBEAT_ALERTS_TOPIC_ARN": alerts.topic.topic_arn}
         api = PingApi(
             self, "Api", storage=storage, code=code, config=config, environment=environment
         )
