@@ -15,6 +15,8 @@ from infra.function import CronbeatFunction
 from infra.storage import Storage
 
 SWEEP_EVERY = Duration.minutes(1)
+SWEEP_RETRIES = 2
+SWEEP_MAX_AGE = Duration.minutes(5)
 
 
 class Scanner(Construct):
@@ -44,8 +46,11 @@ class Scanner(Construct):
         # conditioned on what the sweep read, plus the flip item.
         storage.grant_checks(self.function.role, "Scan", "UpdateItem")
         storage.grant_events(self.function.role, "PutItem")
-        # The next sweep, a minute later, supersedes a failed one: no retried, stale sweeps.
-        self.function.function.configure_async_invoke(retry_attempts=0, max_event_age=SWEEP_EVERY)
+        # A sweep whose writes failed fails its invocation, and Lambda runs it again at the same
+        # scheduled instant; after a few minutes the sweeps since then have covered it.
+        self.function.function.configure_async_invoke(
+            retry_attempts=SWEEP_RETRIES, max_event_age=SWEEP_MAX_AGE
+        )
 
         self.schedule = events.Rule(
             self,
@@ -55,8 +60,8 @@ class Scanner(Construct):
             targets=[
                 targets.LambdaFunction(
                     self.function.function,
-                    retry_attempts=0,
-                    max_event_age=Duration.minutes(1),
+                    retry_attempts=SWEEP_RETRIES,
+                    max_event_age=SWEEP_MAX_AGE,
                 )
             ],
         )

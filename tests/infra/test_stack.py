@@ -258,7 +258,7 @@ def test_notifier_may_publish_to_the_topic_with_its_key(synth: Synth) -> None:
 def test_scanner_runs_every_minute(synth: Synth) -> None:
     # Given the scanner function
     scanner_id, _ = synth.function(SCANNER)
-    # Then an EventBridge schedule invokes it every minute, without retrying stale sweeps
+    # Then an EventBridge schedule invokes it every minute
     synth.template.has_resource_properties(
         "AWS::Events::Rule",
         {
@@ -266,9 +266,24 @@ def test_scanner_runs_every_minute(synth: Synth) -> None:
             "State": "ENABLED",
             "Targets": [
                 Match.object_like(
-                    {"Arn": _arn(scanner_id), "RetryPolicy": {"MaximumRetryAttempts": 0}}
+                    {
+                        "Arn": _arn(scanner_id),
+                        "RetryPolicy": {
+                            "MaximumRetryAttempts": 2,
+                            "MaximumEventAgeInSeconds": 300,
+                        },
+                    }
                 )
             ],
+        },
+    )
+    # And a failed sweep is retried a bounded number of times, for at most five minutes
+    synth.template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": _ref(scanner_id),
+            "MaximumRetryAttempts": 2,
+            "MaximumEventAgeInSeconds": 300,
         },
     )
 
