@@ -21,7 +21,7 @@ from cronbeat.domain.model import (
     Status,
     StoredKind,
 )
-from cronbeat.domain.schedule import down_after_ms, due_ms
+from cronbeat.domain.schedule import due_ms
 
 
 def keywords(csv: str) -> list[str]:
@@ -130,13 +130,13 @@ def evaluate(check: Check, at_ms: int) -> Evaluation:
     if check.status == "down":
         return _evaluate_down(check, at_ms, started)
 
-    pinged = check.status == "up" and check.last_ping_ms is not None
-    due = due_ms(check, check.last_ping_ms) if pinged and check.last_ping_ms is not None else None
-    timeout_deadline_ms = (
-        down_after_ms(check, check.last_ping_ms)
-        if pinged and check.last_ping_ms is not None
+    due = (
+        due_ms(check, check.last_ping_ms)
+        if check.status == "up" and check.last_ping_ms is not None
         else None
     )
+    # The due time is computed once: for cron checks it is nearly all of a sweep's CPU.
+    timeout_deadline_ms = due + check.grace_s * SECOND_MS if due is not None else None
     deadlines = [d for d in (timeout_deadline_ms, run_deadline_ms) if d is not None]
     down_at_ms = min(deadlines) if deadlines else None
 
