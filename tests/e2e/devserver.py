@@ -174,6 +174,8 @@ class Delivery:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_s: float = field(default_factory=time.time)
+    """Wall-clock arrival time, for measuring detection lag."""
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import traceback
@@ -29,6 +30,15 @@ def scheduled_event(at_s: float) -> dict[str, Any]:
     }
 
 
+def next_sweep_s(now_s: float, every_s: float) -> float:
+    """The next wall-clock multiple of `every_s`: sweeps land on whole seconds, as EventBridge's do.
+
+    The scheduled event's `time` has whole seconds, so a sweep run mid-second would be evaluated
+    up to a second in the past, and alerts would leave up to a second late.
+    """
+    return (math.floor(now_s / every_s) + 1) * every_s
+
+
 def sweep_forever(
     stop: threading.Event,
     every_s: float,
@@ -36,14 +46,14 @@ def sweep_forever(
     scanner: Invocable = SCANNER,
 ) -> None:
     """Invoke the scanner every `every_s` seconds until `stop` is set; sweeps never overlap."""
-    next_at = time.monotonic() + every_s
-    while not stop.wait(max(0.0, next_at - time.monotonic())):
-        next_at += every_s
+    while True:
+        at_s = next_sweep_s(time.time(), every_s)
+        if stop.wait(max(0.0, at_s - time.time())):
+            return
         try:
-            scanner.invoke(scheduled_event(time.time()))
+            scanner.invoke(scheduled_event(at_s))
         except ImportError:
             pass  # reported once at start-up
         except Exception:
             console.error(traceback.format_exc().rstrip())
-        # A sweep slower than the rate starts the next one at once, not a backlog of them.
-        next_at = max(next_at, time.monotonic())
+        # A sweep slower than the rate starts the next at the following boundary, not a backlog.

@@ -1,0 +1,65 @@
+"""Detection lag in local mode: from the moment a check is due to go down to its alert leaving.
+
+`cronbeat dev` runs with a 1 s sweep and 1 s minimum period; 20 checks (timeout 1 s, grace 1 s)
+are pinged once and left to go silent. Each check's deadline is taken from the moment its ping was
+*sent* (the earliest the server can have recorded it), and the alert's moment is the webhook's
+arrival, which comes after the SNS hand-off: both ends err towards a longer lag, never a shorter.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any
+
+from tests.e2e.devserver import Receiver, start
+
+from benchmarks.harness import report
+
+CHECKS = 20
+SWEEP_S = 1
+TIMEOUT_S = 1
+GRACE_S = 1
+
+
+def measure() -> dict[str, Any]:
+    receiver = Receiver()
+    http = receiver.serve()
+    server = start("--sweep-seconds", str(SWEEP_S), "--min-period", "1")
+    try:
+        channel = server.api("POST", "channels/", {"kind": "webhook", "url": receiver.url})
+        assert channel.status == 201, channel.text()
+        ids = []
+        for index in range(CHECKS):
+            reply = server.api(
+                "POST", "checks/", {"name": f"lag {index}", "timeout": TIMEOUT_S, "grace": GRACE_S}
+            )
+            ids.append(reply.json()["uuid"])
+        deadlines: dict[str, float] = {}
+        for check_id in ids:
+            sent_s = time.time()
+            assert server.ping(check_id).status == 200
+            deadlines[check_id] = sent_s + TIMEOUT_S + GRACE_S
+        deliveries = receiver.wait_for(CHECKS, 60, server.stderr.text)
+    finally:
+        server.stop()
+        http.shutdown()
+    lags = []
+    for delivery in deliveries:
+        payload = json.loads(delivery.body)
+        if payload["status"] == "down" and payload["check_id"] in deadlines:
+            lags.append(delivery.received_s - deadlines.pop(payload["check_id"]))
+    assert len(lags) == CHECKS, f"{len(lags)} of {CHECKS} checks alerted"
+    return {
+        "detection_lag_s": {
+            "checks": CHECKS,
+            "sweep_s": SWEEP_S,
+            "p50": round(statistics.median(lags), 3),
+            "max": round(max(lags), 3),
+        }
+    }
+
+
+if __name__ == "__main__":
+    report(measure())
