@@ -17,5 +17,5 @@ def test_a_sweep_on_a_boundary_loses_nothing_to_the_events_whole_seconds() -> No
     # Given a sweep at a boundary, When its event is built
     event = scheduled_event(next_sweep_s(1_795_435_200.7, 1))
     # Then its time is exactly that boundary
-    assert event["time"] == "2026-11-22T12:00:01Z"
+    assert event["time"] == "2026-11-23T12:00:01Z"
     assert event["detail-type"] == "Scheduled Event"
