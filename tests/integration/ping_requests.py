@@ -157,17 +157,27 @@ def all_checks(aws: Aws) -> list[Check]:
     return [from_item(item) for item in aws.dynamodb.scan(TableName=aws.checks_table)["Items"]]
 
 
-@contextmanager
-def dynamodb_calls() -> Iterator[list[str]]:
-    """The DynamoDB operations the handler's client makes inside the block, in order."""
-    calls: list[str] = []
+@dataclass(frozen=True)
+class Call:
+    operation: str
+    params: dict[str, Any]
 
-    def record(model: Any, **_: Any) -> None:
-        calls.append(model.name)
+
+@contextmanager
+def dynamodb_calls() -> Iterator[list[Call]]:
+    """Every DynamoDB API call the handler's client makes inside the block, in order."""
+    calls: list[Call] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append(Call(model.name, copy.deepcopy(params)))
 
     client = runtime.dynamodb()
-    client.meta.events.register("before-call.dynamodb", record)
+    client.meta.events.register("provide-client-params.dynamodb", record)
     try:
         yield calls
     finally:
-        client.meta.events.unregister("before-call.dynamodb", record)
+        client.meta.events.unregister("provide-client-params.dynamodb", record)
+
+
+def operations(calls: list[Call]) -> list[str]:
+    return [call.operation for call in calls]

@@ -1,0 +1,125 @@
+"""The ping write budget, counted at botocore: what each kind of ping costs in DynamoDB calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Aws
+from tests.integration.ping_requests import (
+    CHECK_ID,
+    PING_KEY,
+    dynamodb_calls,
+    flips,
+    history,
+    operations,
+    put_check,
+    send,
+    set_ping_key,
+    stored_check,
+)
+
+URL = f"/ping/{CHECK_ID}"
+RID = "3f2b8c1e-9d4a-4e7b-8c6d-5a1f0e2d3b4c"
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        (URL, None),
+        (f"{URL}/0", None),
+        (f"{URL}/start", None),
+        (f"{URL}/start", {"rid": RID}),
+        (f"{URL}/log", None),
+    ],
+)
+def test_a_common_ping_is_one_conditional_update_and_one_put(
+    aws: Aws, path: str, query: dict[str, str] | None
+) -> None:
+    # Given an up check with no run open
+    put_check(aws, status="up", last_ping_ms=1_000)
+    # When a ping that cannot change its status arrives
+    with dynamodb_calls() as calls:
+        response = send(path, query=query)
+    # Then it costs exactly one conditional UpdateItem and one PutItem of the history item
+    assert response["statusCode"] == 200
+    assert operations(calls) == ["UpdateItem", "PutItem"]
+    update, put = calls
+    assert "ConditionExpression" in update.params
+    assert update.params["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
+    assert put.params["Item"]["sk"]["S"].startswith("P#")
+    assert stored_check(aws).n_pings == 1
+
+
+def test_a_finish_closing_its_run_by_rid_stays_on_the_fast_path(aws: Aws) -> None:
+    # Given an up check with a run open under a rid
+    put_check(aws, status="up", last_ping_ms=1_000)
+    send(f"{URL}/start", query={"rid": RID})
+    # When the run's success arrives
+    with dynamodb_calls() as calls:
+        send(URL, query={"rid": RID})
+    # Then it is still one update and one put, and the duration is recorded
+    assert operations(calls) == ["UpdateItem", "PutItem"]
+    assert "duration" in history(aws)[-1]
+
+
+def test_a_status_change_is_one_transaction_after_the_refused_update(aws: Aws) -> None:
+    # Given a new check
+    put_check(aws)
+    # When its first ping arrives (new -> up)
+    with dynamodb_calls() as calls:
+        send(URL)
+    # Then the refused fast path handed back the item, so no read was needed,
+    # and the check, the history item and the flip were written in one transaction
+    assert operations(calls) == ["UpdateItem", "TransactWriteItems"]
+    items = calls[1].params["TransactItems"]
+    assert [next(iter(i)) for i in items] == ["Update", "Put", "Put"]
+    assert "rev" in items[0]["Update"]["ExpressionAttributeNames"].values()
+    assert len(flips(aws)) == 1
+
+
+def test_a_failure_reads_once_then_writes_one_transaction(aws: Aws) -> None:
+    # Given an up check
+    put_check(aws, status="up", last_ping_ms=1_000)
+    # When a failure arrives (failures have no fast path: they usually flip)
+    with dynamodb_calls() as calls:
+        send(f"{URL}/fail")
+    # Then one consistent read and one transaction with the flip
+    assert operations(calls) == ["GetItem", "TransactWriteItems"]
+    assert calls[0].params["ConsistentRead"] is True
+    assert len(calls[1].params["TransactItems"]) == 3
+    assert stored_check(aws).status == "down"
+
+
+def test_a_slug_ping_adds_one_index_query(aws: Aws) -> None:
+    # Given an up check with a slug
+    set_ping_key(aws)
+    put_check(aws, status="up", slug="db-backup", last_ping_ms=1_000)
+    # When it is pinged by slug
+    with dynamodb_calls() as calls:
+        send(f"/ping/{PING_KEY}/db-backup")
+    # Then the only extra call is one query on the slug index
+    assert operations(calls) == ["Query", "UpdateItem", "PutItem"]
+    assert calls[0].params["IndexName"] == "slug"
+
+
+def test_a_ping_to_an_unknown_check_costs_one_refused_update(aws: Aws) -> None:
+    # Given no check
+    # When an unknown UUID is pinged
+    with dynamodb_calls() as calls:
+        response = send(URL)
+    # Then the refused update is all it costs, and it created nothing
+    assert response["statusCode"] == 404
+    assert operations(calls) == ["UpdateItem"]
+    assert aws.dynamodb.scan(TableName=aws.checks_table)["Count"] == 0
+
+
+def test_bad_input_makes_no_dynamodb_call(aws: Aws) -> None:
+    # Given a check
+    put_check(aws)
+    # When malformed pings arrive
+    with dynamodb_calls() as calls:
+        send(f"{URL}/256")
+        send(URL, query={"rid": "12345"})
+        send("/ping/garbage")
+    # Then nothing was read or written
+    assert calls == []

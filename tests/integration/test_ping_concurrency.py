@@ -1,0 +1,121 @@
+"""No lost updates: many pings to one check at once, on the moto server (real HTTP, real races).
+
+Lambda runs concurrent pings in separate processes, each with its own client; what they share is
+DynamoDB. So these tests run the ping service below the Powertools router (which keeps the
+current event in process-wide state and serves one request at a time, as Lambda does) from many
+threads against the server, each thread a separate concurrent invocation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from cronbeat import runtime
+from cronbeat.domain.model import Check
+from cronbeat.pings import PingService, Recorded, parse_request
+from cronbeat.store.channels import ChannelStore
+from cronbeat.store.checks import CheckStore
+from cronbeat.store.project import ProjectStore
+from tests.conftest import Aws
+from tests.integration.ping_requests import CHECK_ID, flips, history, stored_check
+
+T0 = 1_767_225_600_000
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the moto server handle one DynamoDB request at a time: each is atomic, as in DynamoDB.
+
+    moto serves requests in parallel threads but is not atomic per request: it undoes a
+    cancelled transaction by restoring a copy of the whole table taken before it began (wiping
+    writes other threads made meanwhile), and renders an update's ALL_NEW reply from the live
+    item after releasing it. Serialising requests restores DynamoDB's per-request guarantee and
+    leaves the races between requests (a read, then a conditional write) as they would happen.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def one_at_a_time(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
+
+
+def _service() -> PingService:
+    settings, db = runtime.settings(), runtime.dynamodb()
+    return PingService(
+        CheckStore(db, settings.checks_table, settings.events_table, settings),
+        ProjectStore(db, settings.events_table),
+        ChannelStore(db, settings.events_table),
+    )
+
+
+def _pinger(path: str) -> Callable[[int], Recorded]:
+    service = _service()
+    request = parse_request(
+        method="GET",
+        path=path,
+        query={},
+        headers={"user-agent": "curl/8.5.0"},
+        source_ip="203.0.113.7",
+        body=None,
+        is_base64=False,
+        body_limit_bytes=runtime.settings().ping_body_limit_bytes,
+    )
+    return lambda i: service.record(request, T0 + i)
+
+
+def _all_at_once(count: int, ping: Callable[[int], Recorded]) -> list[Recorded]:
+    """`count` pings released together from as many threads."""
+    barrier = threading.Barrier(count, timeout=30)
+
+    def one(i: int) -> Recorded:
+        barrier.wait()
+        return ping(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count), timeout=120))
+
+
+@pytest.mark.usefixtures("atomic_requests")
+def test_fifty_concurrent_pings_lose_nothing_and_flip_once(moto_server_aws: Aws) -> None:
+    # Given a new check on the moto server
+    CheckStore(
+        moto_server_aws.dynamodb, moto_server_aws.checks_table, moto_server_aws.events_table
+    ).create(Check(id=CHECK_ID, name="backup"), None)
+    # When 50 success pings arrive at once
+    results = _all_at_once(50, _pinger(f"/ping/{CHECK_ID}"))
+    # Then every one succeeded and was counted, with its own history item
+    assert {r.reply.status_code for r in results} == {200}
+    check = stored_check(moto_server_aws)
+    assert (check.n_pings, check.success_streak, check.status) == (50, 50, "up")
+    numbers = sorted(int(item["n"]["N"]) for item in history(moto_server_aws))
+    assert numbers == list(range(1, 51))
+    # And exactly one of them flipped the check up from new
+    [flip] = flips(moto_server_aws)
+    assert (flip["old"]["S"], flip["new"]["S"]) == ("new", "up")
+
+
+@pytest.mark.usefixtures("atomic_requests")
+def test_concurrent_failures_flip_down_once_and_count_every_failure(moto_server_aws: Aws) -> None:
+    # Given an up check that goes down on its third consecutive failure
+    CheckStore(
+        moto_server_aws.dynamodb, moto_server_aws.checks_table, moto_server_aws.events_table
+    ).create(Check(id=CHECK_ID, name="backup", status="up", failure_threshold=3), None)
+    # When 12 failures arrive at once (no fast path: each is a read and a transaction)
+    results = _all_at_once(12, _pinger(f"/ping/{CHECK_ID}/fail"))
+    # Then all were recorded, the streak counts every one, and the check flipped down once
+    assert {r.reply.status_code for r in results} == {200}
+    check = stored_check(moto_server_aws)
+    assert (check.n_pings, check.failure_streak, check.status) == (12, 12, "down")
+    assert len(history(moto_server_aws)) == 12
+    [flip] = flips(moto_server_aws)
+    assert (flip["old"]["S"], flip["new"]["S"], flip["reason"]["S"]) == ("up", "down", "fail")
