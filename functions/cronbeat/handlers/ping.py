@@ -49,6 +49,12 @@ def _plain(reply: pings.Reply) -> Response[str]:
     )
 
 
+def _count_failure_ping() -> None:
+    """Emit FailurePings=1 now. A single metric flushes itself, so other pings emit nothing."""
+    with single_metric(name="FailurePings", unit=MetricUnit.Count, value=1, namespace=NAMESPACE):
+        pass
+
+
 @app.route("/ping/.+", method=["GET", "POST", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def ping() -> Response[str]:
     event = app.current_event
@@ -64,6 +70,8 @@ def ping() -> Response[str]:
             body_limit_bytes=runtime.settings().ping_body_limit_bytes,
         )
     except pings.Rejected as rejected:
+        refused = {"status": rejected.reply.status_code, "path": event.path[:200]}
+        logger.info("ping refused", extra=refused)
         return _plain(rejected.reply)
     if request.target.check_id is not None:
         logger.append_keys(check_id=request.target.check_id)
@@ -71,10 +79,7 @@ def ping() -> Response[str]:
     if recorded.check_id is not None:
         logger.append_keys(check_id=recorded.check_id)
     if recorded.kind == "fail":
-        with single_metric(
-            name="FailurePings", unit=MetricUnit.Count, value=1, namespace=NAMESPACE
-        ):
-            pass
+        _count_failure_ping()
     logger.info("ping", extra={"status": recorded.reply.status_code, "kind": recorded.kind})
     return _plain(recorded.reply)
 
