@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -14,8 +12,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.config import StackConfig
-from infra.function import CronbeatFunction
+from infra.function import CronbeatFunction, FunctionDefaults
 from infra.nag import acknowledge
 from infra.storage import Storage
 
@@ -33,11 +30,10 @@ class Alerts(Construct):
         construct_id: str,
         *,
         storage: Storage,
-        code: lambda_.Code,
-        config: StackConfig,
-        environment: Mapping[str, str],
+        defaults: FunctionDefaults,
     ) -> None:
         super().__init__(scope, construct_id)
+        config = defaults.config
         stack = Stack.of(self)
 
         # A customer-managed key: alarm actions fail on a topic under the AWS-managed SNS key,
@@ -104,11 +100,9 @@ class Alerts(Construct):
         self.notifier = CronbeatFunction(
             self,
             "Notifier",
-            code=code,
+            defaults=defaults.with_environment(CRONBEAT_ALERTS_TOPIC_ARN=self.topic.topic_arn),
             handler="cronbeat.handlers.notifier.handler",
             description="Delivers flips and reminders to the alerts topic and the check's channels",
-            config=config,
-            environment={**environment, "CRONBEAT_ALERTS_TOPIC_ARN": self.topic.topic_arn},
             # Room for webhook retries with backoff inside one batch.
             timeout=Duration.seconds(60),
         )

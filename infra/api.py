@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import jsii
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import StackConfig
-from infra.function import CronbeatFunction
+from infra.function import CronbeatFunction, FunctionDefaults, log_group
 from infra.nag import acknowledge
 from infra.storage import Storage
 
@@ -50,23 +45,17 @@ class PingApi(Construct):
         construct_id: str,
         *,
         storage: Storage,
-        code: lambda_.Code,
-        config: StackConfig,
-        environment: Mapping[str, str],
+        defaults: FunctionDefaults,
     ) -> None:
         super().__init__(scope, construct_id)
+        config = defaults.config
         self.http_api = apigwv2.HttpApi(
             self,
             "Http",
             description="cronbeat: ping URLs and the management API",
             create_default_stage=False,
         )
-        self.access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=config.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.access_logs = log_group(self, "AccessLogs", config)
         self.stage = apigwv2.HttpStage(
             self,
             "Stage",
@@ -82,15 +71,13 @@ class PingApi(Construct):
         self.url = url
         """The API's base URL, with a trailing slash."""
 
-        environment = {**environment, "CRONBEAT_BASE_URL": self.url}
+        defaults = defaults.with_environment(CRONBEAT_BASE_URL=self.url)
         self.ping = CronbeatFunction(
             self,
             "Ping",
-            code=code,
+            defaults=defaults,
             handler="cronbeat.handlers.ping.handler",
             description="Records pings: /ping/<uuid>[/start|/fail|/log|/<exit code>]",
-            config=config,
-            environment=environment,
             timeout=Duration.seconds(10),
         )
         ping_actions = ("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem")
@@ -103,11 +90,9 @@ class PingApi(Construct):
         self.management = CronbeatFunction(
             self,
             "Management",
-            code=code,
+            defaults=defaults,
             handler="cronbeat.handlers.api.handler",
             description="Management API (Healthchecks.io v3) and dashboard",
-            config=config,
-            environment=environment,
             timeout=Duration.seconds(15),
             # Lambda's CPU grows with memory: pydantic and the routes load faster on a cold start,
             # and people, not jobs, call this function.

@@ -8,6 +8,7 @@ writing to that log group: each construct then grants exactly what its function 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -24,6 +25,30 @@ POWERTOOLS_LOG_LEVELS = {"WARN": "WARNING"}
 """Lambda's log-level names differ from Python's in one place."""
 
 
+@dataclass(frozen=True, slots=True)
+class FunctionDefaults:
+    """What every function of the stack is built from, handed to each construct that makes one."""
+
+    code: lambda_.Code
+    """The one code asset all handlers share."""
+    config: StackConfig
+    environment: Mapping[str, str]
+    """What `cronbeat.settings.Settings.from_env` reads."""
+
+    def with_environment(self, **more: str) -> FunctionDefaults:
+        return replace(self, environment={**self.environment, **more})
+
+
+def log_group(scope: Construct, construct_id: str, config: StackConfig) -> logs.LogGroup:
+    """A log group kept for the configured retention and removed with the stack."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=config.log_retention,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+
+
 class CronbeatFunction(Construct):
     """One Lambda function of the shared code asset, entered at `handler`."""
 
@@ -32,21 +57,15 @@ class CronbeatFunction(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        code: lambda_.Code,
+        defaults: FunctionDefaults,
         handler: str,
         description: str,
-        config: StackConfig,
-        environment: Mapping[str, str],
         timeout: Duration,
         memory_mb: int = 256,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=config.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        config = defaults.config
+        self.log_group = log_group(self, "Logs", config)
         self.role = iam.Role(
             self,
             "Role",
@@ -63,7 +82,7 @@ class CronbeatFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            code=code,
+            code=defaults.code,
             handler=handler,
             description=description,
             runtime=RUNTIME,
@@ -83,7 +102,7 @@ class CronbeatFunction(Construct):
                     config.log_level, config.log_level
                 ),
                 "POWERTOOLS_TRACE_DISABLED": "false" if config.tracing else "true",
-                **environment,
+                **defaults.environment,
             },
         )
         acknowledge(

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.config import StackConfig
-from infra.function import CronbeatFunction
+from infra.function import CronbeatFunction, FunctionDefaults
 from infra.storage import Storage
 
 SWEEP_EVERY = Duration.minutes(1)
@@ -26,19 +22,15 @@ class Scanner(Construct):
         construct_id: str,
         *,
         storage: Storage,
-        code: lambda_.Code,
-        config: StackConfig,
-        environment: Mapping[str, str],
+        defaults: FunctionDefaults,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = CronbeatFunction(
             self,
             "Scanner",
-            code=code,
+            defaults=defaults,
             handler="cronbeat.handlers.scanner.handler",
             description="Sweeps every check each minute and writes a flip for each one gone down",
-            config=config,
-            environment=environment,
             # Under the sweep interval, so sweeps rarely overlap (overlap is safe, only wasteful).
             timeout=Duration.seconds(50),
         )

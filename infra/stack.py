@@ -11,6 +11,7 @@ from infra.alerts import Alerts
 from infra.api import PingApi
 from infra.bundling import function_code
 from infra.config import StackConfig
+from infra.function import FunctionDefaults
 from infra.monitoring import Monitoring, Watched
 from infra.scanner import Scanner
 from infra.storage import Storage
@@ -26,25 +27,22 @@ class CronbeatStack(Stack):
             description="cronbeat: heartbeat monitoring for cron jobs (Healthchecks.io API)",
             **kwargs,
         )
-        code = function_code()
         storage = Storage(self, "Storage")
-        # What `cronbeat.settings.Settings.from_env` reads in every function.
-        environment = {
-            "CRONBEAT_CHECKS_TABLE": storage.checks.table_name,
-            "CRONBEAT_EVENTS_TABLE": storage.events.table_name,
-            "CRONBEAT_SCAN_SEGMENTS": str(config.scan_segments),
-            "CRONBEAT_MIN_PERIOD": str(config.min_period_s),
-        }
-        alerts = Alerts(
-            self, "Alerts", storage=storage, code=code, config=config, environment=environment
+        defaults = FunctionDefaults(
+            code=function_code(),
+            config=config,
+            # What `cronbeat.settings.Settings.from_env` reads in every function.
+            environment={
+                "CRONBEAT_CHECKS_TABLE": storage.checks.table_name,
+                "CRONBEAT_EVENTS_TABLE": storage.events.table_name,
+                "CRONBEAT_SCAN_SEGMENTS": str(config.scan_segments),
+                "CRONBEAT_MIN_PERIOD": str(config.min_period_s),
+            },
         )
-        environment = {**environment, "CRONBEAT_ALERTS_TOPIC_ARN": alerts.topic.topic_arn}
-        api = PingApi(
-            self, "Api", storage=storage, code=code, config=config, environment=environment
-        )
-        scanner = Scanner(
-            self, "Scanner", storage=storage, code=code, config=config, environment=environment
-        )
+        alerts = Alerts(self, "Alerts", storage=storage, defaults=defaults)
+        defaults = defaults.with_environment(CRONBEAT_ALERTS_TOPIC_ARN=alerts.topic.topic_arn)
+        api = PingApi(self, "Api", storage=storage, defaults=defaults)
+        scanner = Scanner(self, "Scanner", storage=storage, defaults=defaults)
         # Alert messages link to the check; the URL exists only once the API does.
         alerts.notifier.add_environment("CRONBEAT_BASE_URL", api.url)
         scanner.function.add_environment("CRONBEAT_BASE_URL", api.url)
