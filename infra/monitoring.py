@@ -13,6 +13,7 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -87,49 +88,45 @@ class Monitoring(Construct):
                 # No data means no invocation at all: exactly the failure this alarm is for.
                 treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             ),
-            cloudwatch.Alarm(
-                self,
+            self._at_least(
                 "ScannerErrors",
-                alarm_description="Two or more sweeps failed in 5 minutes.",
-                metric=scanner.metric_errors(period=WINDOW, statistic="Sum"),
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                "Two or more sweeps failed in 5 minutes.",
+                scanner.metric_errors(period=WINDOW, statistic="Sum"),
                 threshold=2,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            cloudwatch.Alarm(
-                self,
+            self._at_least(
                 "DeadLettersNotEmpty",
-                alarm_description="The notifier gave up on alerts: see the dead-letter queue.",
-                metric=watched.dead_letters.metric_approximate_number_of_messages_visible(
+                "The notifier gave up on alerts: see the dead-letter queue.",
+                watched.dead_letters.metric_approximate_number_of_messages_visible(
                     period=WINDOW, statistic="Maximum"
                 ),
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                threshold=1,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            cloudwatch.Alarm(
-                self,
+            self._at_least(
                 "PingErrors",
-                alarm_description="The ping function failed: jobs' pings may be lost.",
-                metric=watched.ping.function.metric_errors(period=WINDOW, statistic="Sum"),
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                threshold=1,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                "The ping function failed: jobs' pings may be lost.",
+                watched.ping.function.metric_errors(period=WINDOW, statistic="Sum"),
             ),
-            cloudwatch.Alarm(
-                self,
+            self._at_least(
                 "Api5xx",
-                alarm_description="The HTTP API answered with a server error.",
-                metric=watched.http_api.metric_server_error(period=WINDOW, statistic="Sum"),
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                threshold=1,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                "The HTTP API answered with a server error.",
+                watched.http_api.metric_server_error(period=WINDOW, statistic="Sum"),
             ),
         ]
+
+    def _at_least(
+        self, construct_id: str, description: str, metric: cloudwatch.IMetric, threshold: int = 1
+    ) -> cloudwatch.Alarm:
+        """An alarm on `metric` reaching `threshold` in one window; no data is nothing wrong."""
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            metric=metric,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            threshold=threshold,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
 
     def _dashboard(self, watched: Watched) -> cloudwatch.Dashboard:
         functions = watched.functions
@@ -193,21 +190,19 @@ class Monitoring(Construct):
             ),
         )
         dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="Lambda errors",
-                left=[
-                    fn.function.metric_errors(period=WINDOW, statistic="Sum", label=name)
-                    for name, fn in functions.items()
-                ],
-                width=8,
-            ),
-            cloudwatch.GraphWidget(
-                title="Lambda throttles",
-                left=[
-                    fn.function.metric_throttles(period=WINDOW, statistic="Sum", label=name)
-                    for name, fn in functions.items()
-                ],
-                width=8,
+            *(
+                cloudwatch.GraphWidget(
+                    title=f"Lambda {what}",
+                    left=[
+                        metric(fn.function, period=WINDOW, statistic="Sum", label=name)
+                        for name, fn in functions.items()
+                    ],
+                    width=8,
+                )
+                for what, metric in (
+                    ("errors", lambda_.Function.metric_errors),
+                    ("throttles", lambda_.Function.metric_throttles),
+                )
             ),
             cloudwatch.GraphWidget(
                 title="Dead-letter queue",
