@@ -1,5 +1,5 @@
 """Management API requests as API Gateway's HTTP API (payload v2) delivers them, sent through the
-real handler in-process, plus the fixtures the `test_api_*` modules share.
+real handler in-process, plus the keys that `conftest.py`'s `api` fixture seeds.
 """
 
 from __future__ import annotations

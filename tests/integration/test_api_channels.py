@@ -6,20 +6,9 @@ import pytest
 
 from cronbeat.store.channels import ChannelStore
 from tests.conftest import Aws
-from tests.integration.api_requests import RO_KEY, Api, seed_keys
+from tests.integration.api_requests import Api
 
 SLACK_URL = "https://hooks.slack.test/services/T000/B000/secretpart"
-
-
-@pytest.fixture
-def api(aws: Aws) -> Api:
-    seed_keys(aws)
-    return Api()
-
-
-@pytest.fixture
-def readonly(api: Api) -> Api:
-    return Api(key=RO_KEY)
 
 
 def test_webhook_secret_is_generated_and_shown_only_once(aws: Aws, api: Api) -> None:

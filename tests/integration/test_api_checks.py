@@ -17,30 +17,13 @@ from cronbeat.store.checks import CheckStore
 from cronbeat.store.codec import SLUG_KEY
 from cronbeat.store.project import ProjectStore
 from tests.conftest import Aws
-from tests.integration.api_requests import (
-    BASE,
-    RO_KEY,
-    Api,
-    seed_keys,
-)
+from tests.integration.api_requests import BASE, Api
 
 T0 = 1_767_225_600_000
 """2026-01-01T00:00:00Z."""
 HOUR = 3_600_000
 
 RW_ONLY = {"uuid", "ping_url", "update_url", "pause_url", "resume_url", "channels"}
-
-
-@pytest.fixture
-def api(aws: Aws) -> Api:
-    """A read-write client (both keys exist)."""
-    seed_keys(aws)
-    return Api()
-
-
-@pytest.fixture
-def readonly(api: Api) -> Api:
-    return Api(key=RO_KEY)
 
 
 def store_check(aws: Aws, **fields: object) -> Check:

@@ -12,21 +12,10 @@ from cronbeat.domain.model import Check, Flip
 from cronbeat.store.checks import CheckStore
 from cronbeat.store.events import flip_item
 from tests.conftest import Aws
-from tests.integration.api_requests import BASE, RO_KEY, Api, seed_keys
+from tests.integration.api_requests import BASE, Api
 
 RID = "5d3f1d6e-8c1b-4a7e-9b2c-0e1f2a3b4c5d"
 T0 = 1_767_225_600_000
-
-
-@pytest.fixture
-def api(aws: Aws) -> Api:
-    seed_keys(aws)
-    return Api()
-
-
-@pytest.fixture
-def readonly(api: Api) -> Api:
-    return Api(key=RO_KEY)
 
 
 def test_pings_are_listed_newest_first_in_healthchecks_shape(api: Api) -> None:

@@ -13,15 +13,9 @@ import pytest
 from cronbeat.api import dashboard
 from cronbeat.handlers.api import openapi_document
 from tests.conftest import Aws
-from tests.integration.api_requests import Api, seed_keys
+from tests.integration.api_requests import Api
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def api(aws: Aws) -> Api:
-    seed_keys(aws)
-    return Api()
 
 
 def sha256(text: str) -> str:

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import Aws
-from tests.integration.api_requests import Api, seed_keys
-
-
-@pytest.fixture
-def api(aws: Aws) -> Api:
-    seed_keys(aws)
-    return Api()
+from tests.integration.api_requests import Api
 
 
 def test_create_ping_pause_resume_delete(api: Api) -> None:

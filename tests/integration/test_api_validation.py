@@ -7,12 +7,7 @@ import json
 import pytest
 
 from cronbeat import runtime
-from tests.conftest import Aws
-from tests.integration.api_requests import (
-    RO_KEY,
-    Api,
-    seed_keys,
-)
+from tests.integration.api_requests import RO_KEY, Api
 
 CASES = [
     ({"name": 5}, "name is not a string"),
@@ -49,18 +44,6 @@ CASES = [
     ({"max_runtime": 30}, "max_runtime is too small"),
     ({"realert_every": "1h"}, "realert_every is not a number"),
 ]
-
-
-@pytest.fixture
-def api(aws: Aws) -> Api:
-    """A read-write client (both keys exist)."""
-    seed_keys(aws)
-    return Api()
-
-
-@pytest.fixture
-def readonly(api: Api) -> Api:
-    return Api(key=RO_KEY)
 
 
 @pytest.mark.parametrize(("body", "problem"), CASES, ids=[p for _, p in CASES])
