@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from cronbeat import runtime
 from cronbeat.domain.model import Check, Ping, StoredKind
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.checks import CheckExists, CheckStore, Contention, Sender
@@ -262,3 +263,13 @@ class PingService:
         fresh = replace(check, id=str(uuid.uuid4()))
         self._checks.create(fresh, ping_key)
         return fresh.id, True
+
+
+def default_service() -> PingService:
+    """The service on this process's DynamoDB client and settings."""
+    settings, db = runtime.settings(), runtime.dynamodb()
+    return PingService(
+        CheckStore(db, settings.checks_table, settings.events_table, settings),
+        ProjectStore(db, settings.events_table),
+        ChannelStore(db, settings.events_table),
+    )

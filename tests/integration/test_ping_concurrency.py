@@ -9,57 +9,31 @@ threads against the server, each thread a separate concurrent invocation.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
 from cronbeat import runtime
 from cronbeat.domain.model import Check
-from cronbeat.pings import PingService, Recorded, parse_request
-from cronbeat.store.channels import ChannelStore
+from cronbeat.pings import Recorded, default_service, parse_request
 from cronbeat.store.checks import CheckStore
-from cronbeat.store.project import ProjectStore
 from tests.conftest import Aws
+from tests.integration.outbox import atomic_dynamodb_requests
 from tests.integration.ping_requests import CHECK_ID, flips, history, stored_check
 
 T0 = 1_767_225_600_000
 
 
 @pytest.fixture
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the moto server handle one DynamoDB request at a time: each is atomic, as in DynamoDB.
-
-    moto serves requests in parallel threads but is not atomic per request: it undoes a
-    cancelled transaction by restoring a copy of the whole table taken before it began (wiping
-    writes other threads made meanwhile), and renders an update's ALL_NEW reply from the live
-    item after releasing it. Serialising requests restores DynamoDB's per-request guarantee and
-    leaves the races between requests (a read, then a conditional write) as they would happen.
-    """
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def one_at_a_time(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
-
-
-def _service() -> PingService:
-    settings, db = runtime.settings(), runtime.dynamodb()
-    return PingService(
-        CheckStore(db, settings.checks_table, settings.events_table, settings),
-        ProjectStore(db, settings.events_table),
-        ChannelStore(db, settings.events_table),
-    )
+def atomic_requests() -> Iterator[None]:
+    """DynamoDB applies each request atomically; moto's server needs help to (see outbox.py)."""
+    with atomic_dynamodb_requests():
+        yield
 
 
 def _pinger(path: str) -> Callable[[int], Recorded]:
-    service = _service()
+    service = default_service()
     request = parse_request(
         method="GET",
         path=path,

@@ -15,24 +15,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from cronbeat import clock, pings, runtime
-from cronbeat.store.channels import ChannelStore
-from cronbeat.store.checks import CheckStore
-from cronbeat.store.project import ProjectStore
 
 NAMESPACE = "Cronbeat"
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 logger = Logger()
 app = APIGatewayHttpResolver()
-
-
-def _service() -> pings.PingService:
-    settings, db = runtime.settings(), runtime.dynamodb()
-    return pings.PingService(
-        CheckStore(db, settings.checks_table, settings.events_table, settings),
-        ProjectStore(db, settings.events_table),
-        ChannelStore(db, settings.events_table),
-    )
 
 
 def _plain(reply: pings.Reply) -> Response[str]:
@@ -75,7 +63,7 @@ def ping() -> Response[str]:
         return _plain(rejected.reply)
     if request.target.check_id is not None:
         logger.append_keys(check_id=request.target.check_id)
-    recorded = _service().record(request, clock.now_ms())
+    recorded = pings.default_service().record(request, clock.now_ms())
     if recorded.check_id is not None:
         logger.append_keys(check_id=recorded.check_id)
     if recorded.kind == "fail":
