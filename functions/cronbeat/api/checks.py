@@ -161,29 +161,36 @@ class CheckService:
         self._stores.checks.create(check, self._ping_key(check))
         return check, True
 
+    def _rewrite(self, check_id: str, write: Callable[[Check, int], Check]) -> Check:
+        """`write` the stored check at its revision, again if a concurrent write got there first."""
+        for _ in range(ATTEMPTS):
+            stored = self._stores.checks.get(check_id)
+            if stored is None:
+                raise NotFound()
+            try:
+                return write(*stored)
+            except CheckChanged:
+                continue
+            except CheckNotFound:
+                raise NotFound() from None
+        raise Conflict("the check kept changing while being updated; try again")
+
     def _change(self, check_id: str, change: Callable[[Check], Check | None]) -> Check:
         """Apply `change` to the stored check, again if a concurrent write got there first.
 
         `change` returns None to leave the check as it is.
         """
-        for _ in range(ATTEMPTS):
-            stored = self._stores.checks.get(check_id)
-            if stored is None:
-                raise NotFound()
-            before, rev = stored
+
+        def write(before: Check, rev: int) -> Check:
             after = change(before)
             if after is None or after == before:
                 return before
-            try:
-                self._stores.catalog.update(
-                    before, after, rev=rev, ping_key=self._ping_key(before, after)
-                )
-            except CheckChanged:
-                continue
-            except CheckNotFound:
-                raise NotFound() from None
+            self._stores.catalog.update(
+                before, after, rev=rev, ping_key=self._ping_key(before, after)
+            )
             return after
-        raise Conflict("the check kept changing while being updated; try again")
+
+        return self._rewrite(check_id, write)
 
     def update(self, reference: str, spec: CheckSpec) -> Check:
         check_id = self.get(reference, by_unique_key=False).id
@@ -201,31 +208,24 @@ class CheckService:
         self, check_id: str, decide: Callable[[Check], tuple[Check, Flip] | None]
     ) -> Check:
         settings = self._stores.settings
-        for _ in range(ATTEMPTS):
-            stored = self._stores.checks.get(check_id)
-            if stored is None:
-                raise NotFound()
-            before, rev = stored
+
+        def write(before: Check, rev: int) -> Check:
             decided = decide(before)
             if decided is None:
                 return before
             after, flip = decided
-            try:
-                self._stores.catalog.transition(
-                    before,
-                    after,
-                    flip,
-                    rev=rev,
-                    at_ms=self._now_ms,
-                    ping_key=self._ping_key(before, after),
-                    retention_days=settings.flip_retention_days,
-                )
-            except CheckChanged:
-                continue
-            except CheckNotFound:
-                raise NotFound() from None
+            self._stores.catalog.transition(
+                before,
+                after,
+                flip,
+                rev=rev,
+                at_ms=self._now_ms,
+                ping_key=self._ping_key(before, after),
+                retention_days=settings.flip_retention_days,
+            )
             return after
-        raise Conflict("the check kept changing while being updated; try again")
+
+        return self._rewrite(check_id, write)
 
     def pause(self, reference: str) -> Check:
         """Pause the check: idempotent, and the flip it records alerts no one."""
