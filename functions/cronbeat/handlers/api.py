@@ -79,10 +79,16 @@ def _caller(stores: Stores, *, write: bool) -> Caller:
     return authenticate(stores.keys, key, write=write)
 
 
-def _view(stores: Stores, caller: Caller, now_ms: int) -> View:
-    return View(
-        caller.read_only, now_ms, base_url(stores.settings.base_url, app.current_event.headers)
+def _authorised(*, write: bool) -> tuple[Stores, View]:
+    """Authenticate the request's key: the stores, and the view its replies are shaped for."""
+    stores = _stores()
+    caller = _caller(stores, write=write)
+    view = View(
+        caller.read_only,
+        clock.now_ms(),
+        base_url(stores.settings.base_url, app.current_event.headers),
     )
+    return stores, view
 
 
 def _error(status: int, message: str) -> Response[Any]:
@@ -164,9 +170,7 @@ def list_checks(
     tag: Annotated[list[str] | None, Query()] = None,
     slug: Annotated[str | None, Query(max_length=100)] = None,
 ) -> CheckList:
-    stores = _stores()
-    caller = _caller(stores, write=False)
-    view = _view(stores, caller, clock.now_ms())
+    stores, view = _authorised(write=False)
     checks = CheckService(stores, now_ms=view.now_ms).find(tags=tag or [], slug=slug)
     return CheckList(checks=[check_out(check, view) for check in checks])
 
@@ -180,43 +184,33 @@ def list_checks(
     },
 )
 def create_check(spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> Response[CheckOut]:  # noqa: B008
-    stores = _stores()
-    caller = _caller(stores, write=True)
-    view = _view(stores, caller, clock.now_ms())
+    stores, view = _authorised(write=True)
     check, created = CheckService(stores, now_ms=view.now_ms).create(spec)
     return Response(201 if created else 200, content_types.APPLICATION_JSON, check_out(check, view))
 
 
 @app.get(f"{V3}/checks/<check>", summary="One check, by uuid or (read-only) unique_key.")
 def get_check(check: str) -> CheckOut:
-    stores = _stores()
-    caller = _caller(stores, write=False)
-    view = _view(stores, caller, clock.now_ms())
+    stores, view = _authorised(write=False)
     found = CheckService(stores, now_ms=view.now_ms).get(check)
     return check_out(found, view)
 
 
 @app.post(f"{V3}/checks/<check>", summary="Update a check: fields left out keep their value.")
 def update_check(check: str, spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> CheckOut:  # noqa: B008
-    stores = _stores()
-    caller = _caller(stores, write=True)
-    view = _view(stores, caller, clock.now_ms())
+    stores, view = _authorised(write=True)
     return check_out(CheckService(stores, now_ms=view.now_ms).update(check, spec), view)
 
 
 @app.delete(f"{V3}/checks/<check>", summary="Delete a check; returns it as it was.")
 def delete_check(check: str) -> CheckOut:
-    stores = _stores()
-    caller = _caller(stores, write=True)
-    view = _view(stores, caller, clock.now_ms())
+    stores, view = _authorised(write=True)
     return check_out(CheckService(stores, now_ms=view.now_ms).delete(check), view)
 
 
 @app.post(f"{V3}/checks/<check>/pause", summary="Pause a check (idempotent, alerts no one).")
 def pause_check(check: str) -> CheckOut:
-    stores = _stores()
-    caller = _caller(stores, write=True)
-    view = _view(stores, caller, clock.now_ms())
+    stores, view = _authorised(write=True)
     return check_out(CheckService(stores, now_ms=view.now_ms).pause(check), view)
 
 
@@ -226,9 +220,7 @@ def pause_check(check: str) -> CheckOut:
     responses={200: {"description": "Resumed."}, 409: {"description": "check is not paused"}},
 )
 def resume_check(check: str) -> CheckOut:
-    stores = _stores()
-    caller = _caller(stores, write=True)
-    view = _view(stores, caller, clock.now_ms())
+    stores, view = _authorised(write=True)
     return check_out(CheckService(stores, now_ms=view.now_ms).resume(check), view)
 
 
@@ -240,9 +232,7 @@ def resume_check(check: str) -> CheckOut:
     summary="The check's latest pings, newest first (uuid or unique_key).",
 )
 def list_pings(check: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> PingList:
-    stores = _stores()
-    caller = _caller(stores, write=False)
-    view = _view(stores, caller, clock.now_ms())
+    stores, view = _authorised(write=False)
     found = CheckService(stores, now_ms=view.now_ms).get(check)
     pings = stores.catalog.pings(found.id, limit=limit)
     return PingList(pings=[ping_out(found, ping, view) for ping in pings])
