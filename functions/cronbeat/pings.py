@@ -25,8 +25,10 @@ from cronbeat.store.project import ProjectStore
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _RID = re.compile(_UUID.pattern, re.IGNORECASE)
-_PING_KEY = re.compile(r"[-a-zA-Z0-9_]+")
+_PING_KEY = re.compile(r"[-a-zA-Z0-9_]{1,128}")
 _SLUG = re.compile(r"[a-z0-9_-]+")
+_SLUG_LIMIT_CHARS = 200
+"""Longer slugs cannot exist (the API takes 100), and the index key is capped at 2048 bytes."""
 _DIGITS = re.compile(r"[0-9]+")
 _IPV4_WITH_PORT = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+")
 _SUFFIXES = ("start", "fail", "log")
@@ -117,7 +119,9 @@ def parse_target(path: str) -> Target:
             return Target(check_id=parts[0])
         if len(parts) == 2 and (suffix := _suffix(parts[1])) is not None:
             return Target(suffix[0], suffix[1], check_id=parts[0])
-    if len(parts) not in (2, 3) or not _PING_KEY.fullmatch(parts[0]) or not parts[1]:
+    if len(parts) not in (2, 3) or not _PING_KEY.fullmatch(parts[0]):
+        raise Rejected(NOT_FOUND)
+    if not parts[1] or len(parts[1]) > _SLUG_LIMIT_CHARS:
         raise Rejected(NOT_FOUND)
     if not _SLUG.fullmatch(parts[1]):
         raise Rejected(INVALID_URL)

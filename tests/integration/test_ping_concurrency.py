@@ -16,8 +16,10 @@ import pytest
 
 from cronbeat import runtime
 from cronbeat.domain.model import Check
-from cronbeat.pings import Recorded, default_service, parse_request
-from cronbeat.store.checks import CheckStore
+from cronbeat.pings import PingService, Recorded, default_service, parse_request
+from cronbeat.store.channels import ChannelStore
+from cronbeat.store.checks import MAX_ATTEMPTS, CheckStore
+from cronbeat.store.project import ProjectStore
 from tests.conftest import Aws
 from tests.integration.outbox import atomic_dynamodb_requests
 from tests.integration.ping_requests import CHECK_ID, flips, history, stored_check
@@ -93,3 +95,48 @@ def test_concurrent_failures_flip_down_once_and_count_every_failure(moto_server_
     assert len(history(moto_server_aws)) == 12
     [flip] = flips(moto_server_aws)
     assert (flip["old"]["S"], flip["new"]["S"], flip["reason"]["S"]) == ("up", "down", "fail")
+
+
+def test_a_ping_that_loses_every_race_gives_up_with_503_and_records_nothing(aws: Aws) -> None:
+    # Given an up check that another writer changes between every read and write of ours
+    check = Check(id=CHECK_ID, name="backup", status="up")
+    CheckStore(aws.dynamodb, aws.checks_table, aws.events_table).create(check, None)
+    settings, db = runtime.settings(), runtime.dynamodb()
+    sleeps: list[float] = []
+    checks = CheckStore(
+        db, settings.checks_table, settings.events_table, settings, sleep=sleeps.append
+    )
+
+    def rival_write(**_: object) -> None:
+        aws.dynamodb.update_item(
+            TableName=aws.checks_table,
+            Key={"id": {"S": CHECK_ID}},
+            UpdateExpression="SET rev = rev + :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+
+    db.meta.events.register("before-call.dynamodb.TransactWriteItems", rival_write)
+    service = PingService(
+        checks, ProjectStore(db, settings.events_table), ChannelStore(db, settings.events_table)
+    )
+    request = parse_request(
+        method="GET",
+        path=f"/ping/{CHECK_ID}/fail",
+        query={},
+        headers={},
+        source_ip="203.0.113.7",
+        body=None,
+        is_base64=False,
+        body_limit_bytes=100,
+    )
+    try:
+        # When a failure ping is recorded
+        recorded = service.record(request, T0)
+    finally:
+        db.meta.events.unregister("before-call.dynamodb.TransactWriteItems", rival_write)
+    # Then it gives up after the bounded attempts, backing off between them, and writes nothing
+    assert recorded.reply.status_code == 503
+    assert 0 < len(sleeps) < MAX_ATTEMPTS
+    assert max(sleeps) <= 0.1
+    assert history(aws) == []
+    assert stored_check(aws).n_pings == 0
