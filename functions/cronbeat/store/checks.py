@@ -284,7 +284,7 @@ class CheckStore:
                 if fast.item is None:
                     return None
                 if fast.applied:
-                    return self._finish_fast(check_id, plan, ping, at_ms, sender, fast.item)
+                    return self._finish_fast(plan, ping, at_ms, sender, fast.item)
                 seen = fast.item
                 continue
             if seen is None:
@@ -329,8 +329,9 @@ class CheckStore:
         )
 
     def _finish_fast(
-        self, check_id: str, plan: FastPath, ping: Ping, at_ms: int, sender: Sender, new: Item
+        self, plan: FastPath, ping: Ping, at_ms: int, sender: Sender, new: Item
     ) -> PingOutcome:
+        """Record the history item of a ping the fast path applied (`new` is the check after it)."""
         check = from_item(new)
         duration = check.last_duration_ms if plan.run == "rid_open" else None
         history = self._history(check, plan.kind, ping, at_ms, sender, duration)
