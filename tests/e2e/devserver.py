@@ -153,11 +153,11 @@ def spawn(*args: str) -> DevServer:
     return DevServer(process, Output(process.stdout), Output(process.stderr))
 
 
-def start(*args: str) -> DevServer:
+def start(*args: str, timeout_s: float = START_TIMEOUT_S) -> DevServer:
     """`cronbeat dev` on a free port, once its banner says it serves; keys read from the banner."""
     server = spawn("--port", "0", *args)
     try:
-        server.base_url = server.stdout.wait_for(r"Base URL\s+(\S+)", START_TIMEOUT_S)[1]
+        server.base_url = server.stdout.wait_for(r"Base URL\s+(\S+)", timeout_s)[1]
     except AssertionError:
         server.process.kill()
         server.process.wait(STOP_TIMEOUT_S)

@@ -6,17 +6,10 @@ The screenshot for the README is refreshed with `make dashboard-screenshot`.
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import re
 import secrets
-import signal
-import subprocess
-import sys
-import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,9 +19,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
 
+from tests.e2e.devserver import ROOT, DevServer, start
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--headless",
@@ -68,79 +62,23 @@ def _poll(condition: Callable[[], bool], what: str, within_s: float) -> None:
         time.sleep(0.1)
 
 
-@dataclass
-class DevServer:
-    """A running `cronbeat dev` and what it printed."""
-
-    process: subprocess.Popen[str]
-    base_url: str
-    output: list[str] = field(default_factory=list)
-
-    def api(self, method: str, path: str, body: Any = None, key: str = RW_KEY) -> Any:
-        request = urllib.request.Request(
-            f"{self.base_url}/api/v3/{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"X-Api-Key": key, "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
-
-    def ping(self, url: str, body: str | None = None) -> None:
-        data = None if body is None else body.encode()
-        request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.read() == b"OK"
-
-    def statuses(self) -> dict[str, str]:
-        return {c["name"]: c["status"] for c in self.api("GET", "checks/")["checks"]}
+def _api(server: DevServer, method: str, path: str, body: Any = None) -> Any:
+    """The API's JSON reply to the read-write key; fails the test on an error status."""
+    reply = server.api(method, path, body)
+    assert 200 <= reply.status < 300, f"{method} {path}: {reply.status} {reply.text}"
+    return reply.json()
 
 
-def _start_dev_server() -> DevServer:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "functions"), "PYTHONUNBUFFERED": "1"}
-    for name in ("AWS_ENDPOINT_URL", "CRONBEAT_API_KEY", "CRONBEAT_READ_ONLY_KEY"):
-        env.pop(name, None)
-    command = [sys.executable, "-m", "cronbeat.local.server", "--port", "0"]
-    command += ["--min-period", "1", "--sweep-seconds", "1"]
-    command += ["--api-key", RW_KEY, "--read-only-key", RO_KEY]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-    output: list[str] = []
-
-    def drain() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=drain, daemon=True).start()
-    deadline = time.monotonic() + STARTUP_S
-    while True:
-        remaining = deadline - time.monotonic()
-        line = lines.get(timeout=max(remaining, 0.01)) if remaining > 0 else None
-        if line is None:
-            process.kill()
-            pytest.fail("cronbeat dev did not print its base URL:\n" + "".join(output))
-        if match := re.search(r"Base URL\s+(http://\S+)", line):
-            return DevServer(process, match[1], output)
+def _ping(server: DevServer, url: str, body: str | None = None) -> None:
+    """Ping at a URL the API handed out, which must point at this server."""
+    prefix = f"{server.base_url}/ping/"
+    assert url.startswith(prefix), url
+    reply = server.ping(url.removeprefix(prefix), None if body is None else body.encode())
+    assert (reply.status, reply.body) == (200, b"OK")
 
 
-def _stop(server: DevServer) -> None:
-    server.process.send_signal(signal.SIGTERM)
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=10)
+def _statuses(server: DevServer) -> dict[str, str]:
+    return {c["name"]: c["status"] for c in _api(server, "GET", "checks/")["checks"]}
 
 
 def _seed(server: DevServer) -> dict[str, dict[str, Any]]:
@@ -148,13 +86,13 @@ def _seed(server: DevServer) -> dict[str, dict[str, Any]]:
 
     def create(name: str, tags: str, **fields: Any) -> dict[str, Any]:
         body = {"name": name, "slug": name, "tags": tags, "grace": 600, **fields}
-        created: dict[str, Any] = server.api("POST", "checks/", body)
+        created: dict[str, Any] = _api(server, "POST", "checks/", body)
         return created
 
     def run(check: dict[str, Any], exit_status: int, output: str) -> None:
         rid = str(uuid.uuid4())
-        server.ping(f"{check['ping_url']}/start?rid={rid}")
-        server.ping(f"{check['ping_url']}/{exit_status}?rid={rid}", output)
+        _ping(server, f"{check['ping_url']}/start?rid={rid}")
+        _ping(server, f"{check['ping_url']}/{exit_status}?rid={rid}", output)
 
     # Created best first, so the page's order cannot come from the API's.
     checks = {
@@ -170,28 +108,32 @@ def _seed(server: DevServer) -> dict[str, dict[str, Any]]:
     run(checks["backup-db"], 1, FAILED_OUTPUT + "\n")
     for i in range(22):
         run(checks["ingest-events"], 3 if i == 16 else 0, f"ingested batch {i}\n")
-    server.ping(f"{checks['ingest-events']['ping_url']}/start?rid={uuid.uuid4()}")
+    _ping(server, f"{checks['ingest-events']['ping_url']}/start?rid={uuid.uuid4()}")
     run(checks["rotate-logs"], 0, "rotated 7 files\n")
-    server.ping(checks["nightly-report"]["ping_url"])
-    server.ping(checks["sync-mirror"]["ping_url"])
+    _ping(server, checks["nightly-report"]["ping_url"])
+    _ping(server, checks["sync-mirror"]["ping_url"])
     run(checks["archive-s3"], 0, "archived\n")
-    server.api("POST", f"checks/{checks['archive-s3']['uuid']}/pause", {})
+    _api(server, "POST", f"checks/{checks['archive-s3']['uuid']}/pause", {})
 
     wanted = {name: "grace" if status == "late" else status for name, status in EXPECTED_ORDER}
     wanted["ingest-events"] = "up"
-    _poll(lambda: server.statuses() == wanted, f"statuses become {wanted}", SETTLE_S)
-    assert list(server.statuses()) != [name for name, _ in EXPECTED_ORDER]
+    _poll(lambda: _statuses(server) == wanted, f"statuses become {wanted}", SETTLE_S)
+    assert list(_statuses(server)) != [name for name, _ in EXPECTED_ORDER]
     return checks
 
 
 @pytest.fixture(scope="module")
 def dev() -> Iterator[DevServer]:
-    server = _start_dev_server()
+    server = start(
+        *("--min-period", "1", "--sweep-seconds", "1"),
+        *("--api-key", RW_KEY, "--read-only-key", RO_KEY),
+        timeout_s=STARTUP_S,
+    )
     try:
         _seed(server)
         yield server
     finally:
-        _stop(server)
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -324,14 +266,14 @@ def test_filters_by_tag_and_status_and_keeps_them_across_the_30_s_refresh(
     assert rows(page) == [("sync-mirror", "down"), ("rotate-logs", "up"), ("archive-s3", "paused")]
 
     # When a check changes on the server and 30 s pass
-    probe = dev.api("POST", "checks/", {"name": "zz-probe", "tags": "ops", "timeout": 3600})
+    probe = _api(dev, "POST", "checks/", {"name": "zz-probe", "tags": "ops", "timeout": 3600})
     try:
         with page.expect_request(re.compile(r"/api/v3/checks/$")):
             page.clock.fast_forward(30_000)
         # Then the page shows the new data, still filtered by the same tag
         expect(page.locator("#checks tbody tr")).to_have_count(4)
         expect(page.locator("tr", has_text="zz-probe").locator(".status")).to_have_text("new")
-        dev.ping(probe["ping_url"])
+        _ping(dev, probe["ping_url"])
         with page.expect_request(re.compile(r"/api/v3/checks/$")):
             page.clock.fast_forward(30_000)
         expect(page.locator("tr", has_text="zz-probe").locator(".status")).to_have_text("up")
@@ -343,7 +285,7 @@ def test_filters_by_tag_and_status_and_keeps_them_across_the_30_s_refresh(
             "archive-s3",
         ]
     finally:
-        dev.api("DELETE", f"checks/{probe['uuid']}")
+        _api(dev, "DELETE", f"checks/{probe['uuid']}")
 
     # And a status button in the summary filters too
     page.get_by_label("Tag", exact=True).select_option("")
