@@ -123,3 +123,34 @@ def test_bad_input_makes_no_dynamodb_call(aws: Aws) -> None:
         send("/ping/garbage")
     # Then nothing was read or written
     assert calls == []
+
+
+def _item_bytes(item: dict[str, dict[str, object]]) -> int:
+    """An upper bound of DynamoDB's item size: names plus values as UTF-8 text or bytes."""
+    size = 0
+    for name, value in item.items():
+        [(_, raw)] = value.items()
+        size += len(name.encode()) + (
+            len(raw) if isinstance(raw, bytes) else len(str(raw).encode())
+        )
+    return size
+
+
+def test_a_ping_item_without_a_body_is_one_write_unit(aws: Aws) -> None:
+    # Given a check whose run is open under a rid
+    put_check(aws, status="up", last_ping_ms=1_000)
+    send(f"{URL}/start", query={"rid": RID})
+    # When the longest body-less ping arrives: every recorded field at its limit
+    send(
+        f"{URL}/255",
+        query={"rid": RID},
+        headers={
+            "user-agent": "u" * 5000,
+            "x-forwarded-for": "f" * 5000,
+            "x-forwarded-proto": "p" * 5000,
+        },
+    )
+    # Then its history item stays under 1 KB
+    finish = history(aws)[-1]
+    assert "duration" in finish
+    assert _item_bytes(finish) < 1024
