@@ -22,7 +22,15 @@ from cronbeat.store.checks import MAX_ATTEMPTS, CheckStore
 from cronbeat.store.project import ProjectStore
 from tests.conftest import Aws
 from tests.integration.outbox import atomic_dynamodb_requests
-from tests.integration.ping_requests import CHECK_ID, flips, history, stored_check
+from tests.integration.ping_requests import (
+    CHECK_ID,
+    PING_KEY,
+    all_checks,
+    flips,
+    history,
+    set_ping_key,
+    stored_check,
+)
 
 T0 = 1_767_225_600_000
 
@@ -34,12 +42,12 @@ def atomic_requests() -> Iterator[None]:
         yield
 
 
-def _pinger(path: str) -> Callable[[int], Recorded]:
+def _pinger(path: str, query: dict[str, str] | None = None) -> Callable[[int], Recorded]:
     service = default_service()
     request = parse_request(
         method="GET",
         path=path,
-        query={},
+        query=query or {},
         headers={"user-agent": "curl/8.5.0"},
         source_ip="203.0.113.7",
         body=None,
@@ -140,3 +148,16 @@ def test_a_ping_that_loses_every_race_gives_up_with_503_and_records_nothing(aws:
     assert max(sleeps) <= 0.1
     assert history(aws) == []
     assert stored_check(aws).n_pings == 0
+
+
+@pytest.mark.usefixtures("atomic_requests")
+def test_concurrent_creates_of_one_slug_make_one_check(moto_server_aws: Aws) -> None:
+    # Given the project's ping key and no check with the slug
+    set_ping_key(moto_server_aws)
+    create = _pinger(f"/ping/{PING_KEY}/nightly", query={"create": "1"})
+    # When ten pings with create=1 arrive at once
+    results = _all_at_once(10, create)
+    # Then one made the check and the others pinged it: no ambiguous slug later
+    assert sorted(r.reply.status_code for r in results) == [200] * 9 + [201]
+    [check] = all_checks(moto_server_aws)
+    assert (check.slug, check.n_pings) == ("nightly", 10)
