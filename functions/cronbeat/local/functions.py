@@ -52,14 +52,20 @@ class Invocable(Protocol):
 
 
 class LocalFunction:
-    """One Lambda function: `cronbeat.handlers.<name>.handler`, loaded when first invoked."""
+    """One Lambda function: `cronbeat.handlers.<name>.handler`, loaded when first invoked.
 
-    def __init__(self, name: str, timeout_s: int) -> None:
+    Like one Lambda instance, it handles one event at a time. Functions that share `serial` take
+    turns with each other too: Powertools' resolvers keep the current request in one class-wide
+    attribute, so the ping and API handlers must never run at the same moment in one process.
+    """
+
+    def __init__(self, name: str, timeout_s: int, serial: threading.Lock | None = None) -> None:
         self.name = name
         self.module_name = f"cronbeat.handlers.{name}"
         self.timeout_s = timeout_s
         self._handler: Any = None
         self._lock = threading.Lock()
+        self._serial = serial if serial is not None else threading.Lock()
 
     def load(self) -> Any:
         """Import the handler (once). Raises ImportError while the module does not exist yet."""
@@ -70,10 +76,13 @@ class LocalFunction:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         context = LambdaContext(function_name=f"cronbeat-{self.name}", timeout_s=self.timeout_s)
-        return self.load()(event, context)
+        handler = self.load()
+        with self._serial:
+            return handler(event, context)
 
 
-PING = LocalFunction("ping", timeout_s=10)
-API = LocalFunction("api", timeout_s=29)
+_HTTP_RESOLVERS = threading.Lock()
+PING = LocalFunction("ping", timeout_s=10, serial=_HTTP_RESOLVERS)
+API = LocalFunction("api", timeout_s=29, serial=_HTTP_RESOLVERS)
 SCANNER = LocalFunction("scanner", timeout_s=60)
 NOTIFIER = LocalFunction("notifier", timeout_s=60)
