@@ -14,14 +14,9 @@ import time
 import urllib.request
 from typing import Any
 
-from benchmarks.harness import (
-    REPETITIONS,
-    LambdaContext,
-    http_v2_event,
-    median,
-    python_env,
-    report,
-)
+from tests.integration.api_requests import LambdaContext, api_event
+
+from benchmarks.harness import REPETITIONS, median, python_env, report
 from benchmarks.stub_dynamodb import CHECK_ID
 
 PINGS_PER_REPETITION = 300
@@ -67,7 +62,7 @@ def measure(endpoint: str) -> dict[str, Any]:
 
     runtime.reset()
     client = runtime.dynamodb()
-    event = http_v2_event(f"/ping/{CHECK_ID}")
+    event = api_event("GET", f"/ping/{CHECK_ID}")
     context = LambdaContext()
 
     for _ in range(50):
