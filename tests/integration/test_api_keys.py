@@ -10,6 +10,7 @@ import pytest
 from cronbeat import runtime
 from cronbeat.admin.keys import main
 from cronbeat.store.keys import ApiKeyStore, KeyConflict
+from cronbeat.store.project import ProjectStore
 from cronbeat.store.tables import EVENTS, create_table_request
 from tests.conftest import REGION, Aws
 from tests.integration.api_requests import Api
@@ -171,3 +172,19 @@ def test_unknown_stack_and_bad_usage_are_one_line_errors(
     assert "NoSuchStack" in missing_err
     assert bad_err.count("\n") == 1
     assert "not allowed with" in bad_err
+
+
+def test_keys_ping_key_prints_the_same_slug_ping_key_every_time(
+    aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a deployed stack's events table with no ping key yet
+    # When an operator asks for the ping key twice
+    first_status = main(["ping-key", "--table", aws.events_table])
+    first = capsys.readouterr().out.strip()
+    second_status = main(["ping-key", "--table", aws.events_table])
+    second = capsys.readouterr().out.strip()
+    # Then one key is made, printed both times, and it is the one slug pings are checked against
+    assert (first_status, second_status) == (0, 0)
+    assert first == second
+    assert len(first) >= 22
+    assert ProjectStore(aws.dynamodb, aws.events_table).ping_key() == first

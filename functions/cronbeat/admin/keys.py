@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from cronbeat.settings import Settings
 from cronbeat.store.keys import ApiKeyStore, KeyConflict
+from cronbeat.store.project import ProjectStore
 
 DEFAULT_STACK = "Cronbeat"
 TABLE_OUTPUT = "EventsTableName"
@@ -53,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         "revoke", parents=[where], help="delete a key", prog="cronbeat keys revoke"
     )
     revoke.add_argument("prefix", metavar="PREFIX", help="the key's first 8 characters")
+    commands.add_parser(
+        "ping-key",
+        parents=[where],
+        help="print the ping key of slug URLs (/ping/<ping-key>/<slug>), making it if need be",
+        prog="cronbeat keys ping-key",
+    )
     return parser
 
 
@@ -103,7 +110,8 @@ def _stack_pepper(session: Any, resources: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def _store(options: argparse.Namespace) -> tuple[ApiKeyStore, str]:
+def _events_table(options: argparse.Namespace) -> tuple[Any, str, str]:
+    """The DynamoDB client, the events table and the key pepper the options point at."""
     session = _session(options.region)
     pepper: str | None = os.environ.get(PEPPER_VARIABLE)
     if options.table:
@@ -111,8 +119,12 @@ def _store(options: argparse.Namespace) -> tuple[ApiKeyStore, str]:
     else:
         table, stack_pepper = _stack_facts(session, options.stack or DEFAULT_STACK)
         pepper = pepper or stack_pepper
-    store = ApiKeyStore(session.client("dynamodb"), table, pepper or Settings().api_key_pepper)
-    return store, table
+    return session.client("dynamodb"), table, pepper or Settings().api_key_pepper
+
+
+def _store(options: argparse.Namespace) -> tuple[ApiKeyStore, str]:
+    dynamodb, table, pepper = _events_table(options)
+    return ApiKeyStore(dynamodb, table, pepper), table
 
 
 def _when(at_ms: int | None) -> str:
@@ -163,7 +175,13 @@ def _revoke(options: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"create": _create, "list": _list, "revoke": _revoke}
+def _ping_key(options: argparse.Namespace) -> int:
+    dynamodb, table, _ = _events_table(options)
+    print(ProjectStore(dynamodb, table).ensure_ping_key())
+    return 0
+
+
+COMMANDS = {"create": _create, "list": _list, "revoke": _revoke, "ping-key": _ping_key}
 
 
 def main(argv: Sequence[str]) -> int:
