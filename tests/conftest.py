@@ -2,13 +2,18 @@
 
 In-process `mock_aws` is not thread-safe (concurrent conditional updates lose writes), so every
 concurrency and race test uses the server fixture, where moto serves real HTTP on 127.0.0.1.
+The server fixture also serialises DynamoDB requests on the server, because moto alone is not
+atomic under concurrent requests (see `atomic_dynamodb_requests`): each request is then as atomic
+as in DynamoDB, while clients' read-then-write races still interleave between requests.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,11 +88,40 @@ def moto_server() -> Iterator[str]:
     server.stop()
 
 
+@contextmanager
+def atomic_dynamodb_requests() -> Iterator[None]:
+    """Serialise the in-process moto server's DynamoDB requests while the block runs.
+
+    DynamoDB applies each conditional write and each transaction atomically. moto checks a
+    condition and writes in two steps, and undoes a cancelled transaction by restoring a copy of
+    the whole table taken when it began, which erases whatever other requests wrote meanwhile.
+    One request at a time gives race tests the atomicity they rely on, and nothing more.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+
 @pytest.fixture
-def moto_server_aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    """Fresh tables on the moto server, with `AWS_ENDPOINT_URL` pointing every client at it."""
+def moto_server_aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """Fresh tables on the moto server, with `AWS_ENDPOINT_URL` pointing every client at it.
+
+    The server applies their DynamoDB requests one at a time (`atomic_dynamodb_requests`).
+    """
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    return _provision(monkeypatch, moto_server)
+    with atomic_dynamodb_requests():
+        yield _provision(monkeypatch, moto_server)
 
 
 def pytest_configure(config: pytest.Config) -> None:

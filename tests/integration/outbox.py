@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +13,9 @@ from cronbeat.domain.model import Check
 from cronbeat.store.codec import Item, from_item, revision, to_item
 from cronbeat.store.events import FLIP_PREFIX
 from tests.conftest import Aws
+
+# `moto_server_aws` applies it to every race test; the ping tests still import it from here.
+from tests.conftest import atomic_dynamodb_requests as atomic_dynamodb_requests
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 SECOND = 1000
@@ -119,31 +119,6 @@ def emf_values(lines: list[dict[str, Any]], metric: str) -> list[float]:
         value = blob[metric]
         values += value if isinstance(value, list) else [value]
     return values
-
-
-@contextmanager
-def atomic_dynamodb_requests() -> Iterator[None]:
-    """Serialise the in-process moto server's DynamoDB requests while the block runs.
-
-    DynamoDB applies each conditional write and each transaction atomically. moto checks a
-    condition and writes in two steps, and undoes a cancelled transaction by restoring a copy of
-    the whole table taken when it began, which erases whatever other requests wrote meanwhile.
-    One request at a time gives race tests the atomicity they rely on, and nothing more.
-    """
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.call_action
-    lock = threading.Lock()
-
-    def call_action(self: DynamoHandler) -> Any:
-        with lock:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
 
 
 def stream_record(item: Item, sequence_number: str, event_name: str = "INSERT") -> dict[str, Any]:

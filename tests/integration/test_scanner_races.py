@@ -18,7 +18,6 @@ from tests.integration.outbox import (
     HOUR,
     MINUTE,
     at,
-    atomic_dynamodb_requests,
     outbox,
     put_check,
     simple_check,
@@ -77,11 +76,10 @@ def test_two_scanners_at_the_same_sweep_time_flip_each_check_once(
             both_read.abort()
 
     threads = [threading.Thread(target=scanner, args=(store,)) for store in stores]
-    with atomic_dynamodb_requests():
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(JOIN_TIMEOUT_S)
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT_S)
     # Then each overdue check has exactly one flip, and every second attempt counted as a conflict
     assert errors == []
     assert len(reports) == 2
