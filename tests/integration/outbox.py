@@ -1,17 +1,21 @@
-"""Builders shared by the scanner and notifier tests: checks in the table, events, contexts."""
+"""Builders for the scanner, notifier and stream tests: checks in the table, events, contexts."""
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from cronbeat.domain.model import Check
 from cronbeat.store.codec import Item, from_item, revision, to_item
-from cronbeat.store.events import FLIP_PREFIX
+from cronbeat.store.events import FLIP_PREFIX, ping_item
 from tests.conftest import Aws
 
 # `moto_server_aws` applies it to every race test; the ping tests still import it from here.
@@ -119,6 +123,34 @@ def emf_values(lines: list[dict[str, Any]], metric: str) -> list[float]:
         value = blob[metric]
         values += value if isinstance(value, list) else [value]
     return values
+
+
+@contextmanager
+def captured_logs(handler_module: ModuleType) -> Iterator[io.StringIO]:
+    """What the handler's Powertools logger writes inside the block (to this buffer instead)."""
+    buffer = io.StringIO()
+    handler = handler_module.logger.registered_handler
+    previous = handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        handler.setStream(previous)
+
+
+def success_ping_item(check_id: str, at_ms: int) -> Item:
+    """A bodyless success ping's history item: an insert that is not an alert."""
+    return ping_item(
+        check_id=check_id,
+        n=1,
+        at_ms=at_ms,
+        kind="success",
+        method="GET",
+        scheme="https",
+        remote_addr="192.0.2.1",
+        ua="",
+        body=b"",
+        retention_days=30,
+    )
 
 
 def stream_record(item: Item, sequence_number: str, event_name: str = "INSERT") -> dict[str, Any]:

@@ -17,8 +17,9 @@ from cronbeat.domain.model import Check, Flip
 from cronbeat.local.console import Console
 from cronbeat.local.stream import MAX_RETRIES, EventsStream, stream_record
 from cronbeat.store.codec import to_item
-from cronbeat.store.events import flip_item, ping_item
+from cronbeat.store.events import flip_item
 from tests.conftest import REGION, Aws
+from tests.integration.outbox import success_ping_item
 
 AT_MS = 1_795_000_000_000
 CHECK = Check(id="6f1d2c3b-0000-4000-8000-000000000001", name="backup", status="down")
@@ -84,21 +85,7 @@ def test_only_successful_puts_of_flips_and_reminders_reach_the_notifier(
 
     # When a ping, a flip (PutItem), a check update with a flip (TransactWriteItems), a reminder
     # (BatchWriteItem) and a flip whose condition fails are written
-    db.put_item(
-        TableName=table,
-        Item=ping_item(
-            check_id=CHECK.id,
-            n=1,
-            at_ms=AT_MS,
-            kind="success",
-            method="GET",
-            scheme="http",
-            remote_addr="127.0.0.1",
-            ua="",
-            body=b"",
-            retention_days=30,
-        ),
-    )
+    db.put_item(TableName=table, Item=success_ping_item(CHECK.id, AT_MS))
     db.put_item(TableName=table, Item=flip(AT_MS))
     db.transact_write_items(
         TransactItems=[

@@ -34,11 +34,13 @@ from tests.integration.outbox import (
     MINUTE,
     FakeContext,
     at,
+    captured_logs,
     emf_values,
     json_lines,
     load_event,
     simple_check,
     stream_record,
+    success_ping_item,
 )
 
 T = at("2026-03-02 12:00")
@@ -107,11 +109,8 @@ def notifier(aws: Aws, waits: list[float]) -> ModuleType:
 
 @pytest.fixture
 def logs(notifier: ModuleType) -> Iterator[io.StringIO]:
-    buffer = io.StringIO()
-    handler = notifier.logger.registered_handler
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
+    with captured_logs(notifier) as buffer:
+        yield buffer
 
 
 def webhook(aws: Aws, receiver: Receiver, channel_id: str = "hook-1") -> Channel:
@@ -375,21 +374,7 @@ def test_records_that_are_not_alerts_are_ignored(
     # Given a modified flip, an inserted ping, a channel item, and a flip with no check snapshot
     flip = outbox_item(aws, down_check())
     modified = stream_record(flip, "1", event_name="MODIFY")
-    ping = stream_record(
-        ping_item(
-            check_id="c",
-            n=1,
-            at_ms=T,
-            kind="success",
-            method="GET",
-            scheme="https",
-            remote_addr="192.0.2.1",
-            ua="",
-            body=b"",
-            retention_days=30,
-        ),
-        "2",
-    )
+    ping = stream_record(success_ping_item("c", T), "2")
     channel = stream_record(
         {"pk": {"S": "channel"}, "sk": {"S": "x"}, "type": {"S": "channel"}}, "3"
     )

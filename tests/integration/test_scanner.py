@@ -21,6 +21,7 @@ from tests.integration.outbox import (
     MINUTE,
     FakeContext,
     at,
+    captured_logs,
     emf_values,
     json_lines,
     outbox,
@@ -42,12 +43,9 @@ def scanner() -> ModuleType:
 
 @pytest.fixture
 def logs(scanner: ModuleType) -> Iterator[io.StringIO]:
-    """What the scanner logs during the test (its Powertools handler writes here instead)."""
-    buffer = io.StringIO()
-    handler = scanner.logger.registered_handler
-    previous = handler.setStream(buffer)
-    yield buffer
-    handler.setStream(previous)
+    """What the scanner logs during the test."""
+    with captured_logs(scanner) as buffer:
+        yield buffer
 
 
 def sweep_at(scanner: ModuleType, at_ms: int) -> dict[str, Any]:
