@@ -42,10 +42,15 @@ def environment(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(FUNCTIONS), **extra}
 
 
+def run_command(url: str, *arguments: str) -> list[str]:
+    """`cronbeat run --url URL --uuid CHECK ARGUMENTS`."""
+    return [PY, "-m", "cronbeat.cli", "run", "--url", url, "--uuid", CHECK, *arguments]
+
+
 def cronbeat(url: str, *arguments: str, **extra_env: str) -> subprocess.CompletedProcess[bytes]:
     """`cronbeat run --url URL --uuid CHECK ARGUMENTS`, as its own process, to the end."""
     return subprocess.run(
-        [PY, "-m", "cronbeat.cli", "run", "--url", url, "--uuid", CHECK, *arguments],
+        run_command(url, *arguments),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         env=environment(**extra_env),
@@ -162,20 +167,7 @@ def test_output_is_teed_as_it_arrives_interleaved_and_stdin_passes_through(
         "print('three:' + sys.stdin.readline(), end='', flush=True)\n"
     )
     job = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "cronbeat.cli",
-            "run",
-            "--url",
-            monitor.url,
-            "--uuid",
-            CHECK,
-            "--",
-            PY,
-            "-c",
-            code,
-        ],
+        run_command(monitor.url, *python_job(code)),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -260,7 +252,7 @@ def test_a_background_process_holding_the_output_does_not_hold_the_report(
     # When cronbeat runs it (its own stdout a file, so nothing here waits on that pipe)
     with out_file.open("wb") as out:
         status = subprocess.run(
-            [PY, "-m", "cronbeat.cli", "run", "--url", monitor.url, "--uuid", CHECK, *job],
+            run_command(monitor.url, *job),
             stdin=subprocess.DEVNULL, stdout=out, env=environment(), timeout=DEADLINE_S,
         ).returncode  # fmt: skip
     os.kill(int(out_file.read_text()), signal.SIGKILL)  # the leftover `sleep` we started
@@ -329,21 +321,7 @@ def test_signals_to_cronbeat_are_forwarded_to_the_job(
         "while True: signal.pause()\n"
     )
     wrapper = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "cronbeat.cli",
-            "run",
-            "--url",
-            monitor.url,
-            "--uuid",
-            CHECK,
-            "--",
-            PY,
-            "-c",
-            code,
-            str(marker),
-        ],
+        run_command(monitor.url, *python_job(code, str(marker))),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
