@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cronbeat.local.dynamodb_json import Item, dump_item, load_item
+from cronbeat.store.pages import items
 from cronbeat.store.tables import ALL_TABLES, TableSpec
 
 FORMAT = "cronbeat-dev-state"
@@ -102,18 +103,10 @@ def dump_tables(dynamodb: Any, table_names: dict[str, str], now_s: int) -> dict[
     """Every live item of every table, by logical name (consistent reads)."""
     tables: dict[str, list[Item]] = {}
     for spec in ALL_TABLES:
-        items: list[Item] = []
-        kwargs: dict[str, Any] = {
-            "TableName": table_names[spec.logical_name],
-            "ConsistentRead": True,
-        }
-        while True:
-            page = dynamodb.scan(**kwargs)
-            items.extend(item for item in page.get("Items", []) if _alive(item, spec, now_s))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        tables[spec.logical_name] = items
+        request = {"TableName": table_names[spec.logical_name], "ConsistentRead": True}
+        tables[spec.logical_name] = [
+            item for item in items(dynamodb.scan, request) if _alive(item, spec, now_s)
+        ]
     return tables
 
 

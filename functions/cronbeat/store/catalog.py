@@ -13,6 +13,7 @@ from typing import Any
 from cronbeat.domain.model import Check, Flip
 from cronbeat.store.codec import REVISION, Item, from_item, revision, to_item
 from cronbeat.store.events import FLIP_PREFIX, PING_PREFIX, flip_item, ping_sk
+from cronbeat.store.pages import items
 
 MANUAL_FLIP = "manual_flip"
 """Item type of a status change made through the API (pause, resume).
@@ -151,14 +152,9 @@ class Catalog:
 
     def all(self) -> list[StoredCheck]:
         """Every check, strongly consistent so a check created a moment ago is listed."""
-        stored: list[StoredCheck] = []
-        kwargs: dict[str, Any] = {"TableName": self._checks, "ConsistentRead": True}
-        while True:
-            page = self._db.scan(**kwargs)
-            stored.extend(StoredCheck(from_item(i), revision(i)) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(stored, key=lambda s: (s.check.created_ms or 0, s.check.id))
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        request = {"TableName": self._checks, "ConsistentRead": True}
+        stored = [StoredCheck(from_item(i), revision(i)) for i in items(self._db.scan, request)]
+        return sorted(stored, key=lambda s: (s.check.created_ms or 0, s.check.id))
 
     def find(self, *, tags: set[str] | None = None, slug: str | None = None) -> list[Check]:
         """Checks carrying every tag in `tags` and, when given, this slug (as Healthchecks.io)."""
@@ -289,8 +285,7 @@ class Catalog:
         high = f"{FLIP_PREFIX}{end_ms:013d}" if end_ms is not None else f"{FLIP_PREFIX}~"
         if end_ms is not None and end_ms <= max(start_ms or 0, 0):
             return []
-        records: list[FlipRecord] = []
-        kwargs: dict[str, Any] = {
+        request = {
             "TableName": self._events,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
             "ExpressionAttributeValues": {
@@ -300,13 +295,8 @@ class Catalog:
             },
             "ScanIndexForward": False,
         }
-        while True:
-            page = self._db.query(**kwargs)
-            records.extend(
-                _flip_record(item)
-                for item in page.get("Items", [])
-                if item.get("type", {}).get("S") in HISTORY_FLIP_TYPES
-            )
-            if "LastEvaluatedKey" not in page:
-                return records
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [
+            _flip_record(item)
+            for item in items(self._db.query, request)
+            if item.get("type", {}).get("S") in HISTORY_FLIP_TYPES
+        ]

@@ -7,6 +7,7 @@ from typing import Any
 from cronbeat.domain.channel import CHANNEL_KINDS, Channel, ChannelKind
 from cronbeat.store.codec import Item, encode_value
 from cronbeat.store.events import CHANNEL_PK
+from cronbeat.store.pages import items
 
 
 def to_item(channel: Channel) -> Item:
@@ -58,18 +59,12 @@ class ChannelStore:
         return from_item(old) if old else None
 
     def all(self) -> list[Channel]:
-        channels: list[Channel] = []
-        kwargs: dict[str, Any] = {
+        request = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": CHANNEL_PK}},
         }
-        while True:
-            page = self._db.query(**kwargs)
-            channels.extend(from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return channels
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [from_item(item) for item in items(self._db.query, request)]
 
     def get_many(self, channel_ids: list[str]) -> list[Channel]:
         """The channels that still exist among `channel_ids`, in that order."""

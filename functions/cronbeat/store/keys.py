@@ -15,6 +15,7 @@ from typing import Any
 
 from cronbeat.store.codec import Item, encode_value
 from cronbeat.store.events import APIKEY_PK
+from cronbeat.store.pages import items
 
 KEY_LENGTH = 32
 PREFIX_LENGTH = 8
@@ -110,18 +111,12 @@ class ApiKeyStore:
         return _record(item)
 
     def all(self) -> list[ApiKeyRecord]:
-        records: list[ApiKeyRecord] = []
-        kwargs: dict[str, Any] = {
+        request = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": APIKEY_PK}},
         }
-        while True:
-            page = self._db.query(**kwargs)
-            records.extend(_record(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return records
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_record(item) for item in items(self._db.query, request)]
 
     def revoke(self, prefix: str) -> bool:
         """Delete the key with this prefix; False when there was none."""

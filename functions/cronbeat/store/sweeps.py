@@ -17,6 +17,7 @@ from typing import Any
 from cronbeat.domain.model import Check, Flip
 from cronbeat.store.codec import ATTRIBUTE, REVISION, Item, encode_value, from_item, revision
 from cronbeat.store.events import flip_item
+from cronbeat.store.pages import pages
 
 SCANNED_FIELDS = (
     "id",
@@ -140,12 +141,7 @@ class SweepStore:
             "ExpressionAttributeNames": _PROJECTION_NAMES,
             "ConsistentRead": False,
         }
-        while True:
-            page = self._db.scan(**request)
-            yield page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return pages(self._db.scan, request)
 
     def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at_ms: int) -> bool:
         """Store a timeout or run-timeout flip, unless the check changed since the sweep read it.
