@@ -10,10 +10,8 @@ as in DynamoDB, while clients' read-then-write races still interleave between re
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +21,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from cronbeat import runtime
+from cronbeat.local.backend import atomic_dynamodb_requests
 from cronbeat.store.tables import CHECKS, EVENTS, create_tables
 
 REGION = "us-east-1"
@@ -86,31 +85,6 @@ def moto_server() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
-
-
-@contextmanager
-def atomic_dynamodb_requests() -> Iterator[None]:
-    """Serialise the in-process moto server's DynamoDB requests while the block runs.
-
-    DynamoDB applies each conditional write and each transaction atomically. moto checks a
-    condition and writes in two steps, and undoes a cancelled transaction by restoring a copy of
-    the whole table taken when it began, which erases whatever other requests wrote meanwhile.
-    One request at a time gives race tests the atomicity they rely on, and nothing more.
-    """
-    from moto.dynamodb.responses import DynamoHandler
-
-    original = DynamoHandler.call_action
-    lock = threading.Lock()
-
-    def call_action(self: DynamoHandler) -> Any:
-        with lock:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from cronbeat.store.events import FLIP_PREFIX, ping_item
 from tests.conftest import Aws
 
 # `moto_server_aws` applies it to every race test; the ping tests still import it from here.
-from tests.conftest import atomic_dynamodb_requests as atomic_dynamodb_requests
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 SECOND = 1000

@@ -9,10 +9,8 @@ threads against the server, each thread a separate concurrent invocation.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-
-import pytest
 
 from cronbeat import runtime
 from cronbeat.domain.model import Check
@@ -21,7 +19,6 @@ from cronbeat.store.channels import ChannelStore
 from cronbeat.store.checks import MAX_ATTEMPTS, CheckStore
 from cronbeat.store.project import ProjectStore
 from tests.conftest import Aws
-from tests.integration.outbox import atomic_dynamodb_requests
 from tests.integration.ping_requests import (
     CHECK_ID,
     PING_KEY,
@@ -33,13 +30,6 @@ from tests.integration.ping_requests import (
 )
 
 T0 = 1_767_225_600_000
-
-
-@pytest.fixture
-def atomic_requests() -> Iterator[None]:
-    """DynamoDB applies each request atomically; moto's server needs help to (see outbox.py)."""
-    with atomic_dynamodb_requests():
-        yield
 
 
 def _pinger(path: str, query: dict[str, str] | None = None) -> Callable[[int], Recorded]:
@@ -69,7 +59,6 @@ def _all_at_once(count: int, ping: Callable[[int], Recorded]) -> list[Recorded]:
         return list(pool.map(one, range(count), timeout=120))
 
 
-@pytest.mark.usefixtures("atomic_requests")
 def test_fifty_concurrent_pings_lose_nothing_and_flip_once(moto_server_aws: Aws) -> None:
     # Given a new check on the moto server
     CheckStore(
@@ -88,7 +77,6 @@ def test_fifty_concurrent_pings_lose_nothing_and_flip_once(moto_server_aws: Aws)
     assert (flip["old"]["S"], flip["new"]["S"]) == ("new", "up")
 
 
-@pytest.mark.usefixtures("atomic_requests")
 def test_concurrent_failures_flip_down_once_and_count_every_failure(moto_server_aws: Aws) -> None:
     # Given an up check that goes down on its third consecutive failure
     CheckStore(
@@ -150,7 +138,6 @@ def test_a_ping_that_loses_every_race_gives_up_with_503_and_records_nothing(aws:
     assert stored_check(aws).n_pings == 0
 
 
-@pytest.mark.usefixtures("atomic_requests")
 def test_concurrent_creates_of_one_slug_make_one_check(moto_server_aws: Aws) -> None:
     # Given the project's ping key and no check with the slug
     set_ping_key(moto_server_aws)

@@ -10,7 +10,6 @@ import boto3
 
 from cronbeat.store.project import ProjectStore
 from tests.conftest import REGION, Aws
-from tests.integration.outbox import atomic_dynamodb_requests
 
 
 def test_there_is_no_ping_key_until_one_is_ensured(aws: Aws) -> None:
@@ -49,7 +48,7 @@ def test_concurrent_callers_all_get_the_one_stored_key(moto_server_aws: Aws) -> 
         return ProjectStore(client, aws.events_table).ensure_ping_key()
 
     # When they all ensure a key at once (each request atomic, as DynamoDB makes it)
-    with atomic_dynamodb_requests(), ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=8) as pool:
         keys = set(pool.map(ensure, range(8), timeout=60))
     # Then they all got the same key, the stored one
     assert keys == {ProjectStore(aws.dynamodb, aws.events_table).ping_key()}

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from cronbeat import runtime
@@ -31,6 +34,31 @@ _FAKE_AWS_ENVIRONMENT = {
 }
 
 
+@contextmanager
+def atomic_dynamodb_requests() -> Iterator[None]:
+    """Serialise the in-process moto server's DynamoDB requests while the block runs.
+
+    DynamoDB applies each conditional write and each transaction atomically. moto checks a
+    condition and writes in two steps, and undoes a cancelled transaction by restoring a copy of
+    the whole table taken when it began, which erases whatever other requests wrote meanwhile.
+    One request at a time gives concurrent pings and sweeps the atomicity they rely on.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+
 @dataclass
 class LocalAws:
     server: Any
@@ -40,6 +68,7 @@ class LocalAws:
     alerts_queue_url: str
     dynamodb: Any
     sqs: Any
+    _undo: ExitStack = field(default_factory=ExitStack)
 
     @classmethod
     def start(cls) -> LocalAws:
@@ -52,6 +81,8 @@ class LocalAws:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        undo = ExitStack()
+        undo.enter_context(atomic_dynamodb_requests())
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -73,7 +104,9 @@ class LocalAws:
         os.environ["CRONBEAT_EVENTS_TABLE"] = TABLE_NAMES[EVENTS.logical_name]
         os.environ["CRONBEAT_ALERTS_TOPIC_ARN"] = topic_arn
         runtime.reset()
-        return cls(server, endpoint_url, dict(TABLE_NAMES), topic_arn, queue_url, dynamodb, sqs)
+        return cls(
+            server, endpoint_url, dict(TABLE_NAMES), topic_arn, queue_url, dynamodb, sqs, undo
+        )
 
     @property
     def events_table(self) -> str:
@@ -81,3 +114,4 @@ class LocalAws:
 
     def stop(self) -> None:
         self.server.stop()
+        self._undo.close()
