@@ -30,6 +30,7 @@ from cronbeat.store.codec import (
     to_item,
 )
 from cronbeat.store.events import flip_item, ping_item
+from cronbeat.store.pages import items
 from cronbeat.store.tables import SLUG_INDEX
 
 MAX_ATTEMPTS = 20
@@ -236,19 +237,13 @@ class CheckStore:
 
     def resolve_slug(self, ping_key: str, slug: str) -> list[str]:
         """Ids of the checks with this slug under this ping key: one query on the slug index."""
-        ids: list[str] = []
-        kwargs: dict[str, Any] = {
+        request = {
             "TableName": self._checks,
             "IndexName": SLUG_INDEX,
             "KeyConditionExpression": "slug_key = :key",
             "ExpressionAttributeValues": {":key": {"S": slug_key(ping_key, slug)}},
         }
-        while True:
-            page = self._db.query(**kwargs)
-            ids.extend(item["id"]["S"] for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return ids
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [item["id"]["S"] for item in items(self._db.query, request)]
 
     def update_fast(self, check_id: str, plan: FastPath, ping: Ping, at_ms: int) -> FastResult:
         """Apply `plan` with one conditional UpdateItem; hand back the new or the stored item."""
