@@ -235,6 +235,15 @@ def test_port_in_use_is_a_one_line_error() -> None:
         (["--min-period", "soon"], "argument --min-period: 'soon' is not a whole number"),
         (["--api-key", "short"], "--api-key must be exactly 32 letters"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (
+            [
+                "--api-key",
+                "samefirstEIGHTcharsAAAAAAAAAAAAA",
+                "--read-only-key",
+                "samefirst" + "B" * 23,
+            ],
+            "--api-key and --read-only-key must differ in their first 8 characters",
+        ),
     ],
 )
 def test_bad_flags_are_one_line_errors(args: list[str], message: str) -> None:

@@ -124,8 +124,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     for flag, key in (("--api-key", options.api_key), ("--read-only-key", options.read_only_key)):
         if key is not None and not _KEY.match(key):
             raise UsageError(f"{flag} must be exactly 32 letters, digits, '-' or '_'")
-    if options.api_key and options.api_key == options.read_only_key:
-        raise UsageError("--api-key and --read-only-key must differ")
+    if (
+        options.api_key
+        and options.read_only_key
+        and options.api_key[:8] == options.read_only_key[:8]
+    ):
+        # Keys are looked up by their first 8 characters, which therefore name one key.
+        raise UsageError("--api-key and --read-only-key must differ in their first 8 characters")
     return options
 
 
