@@ -347,6 +347,9 @@ def test_status_is_derived_at_request_time(
     assert [seen[s]["status"] for s in ("up", "grace", "down")] == ["up", "grace", "down"]
     assert seen["up"]["last_ping"] == "2026-01-01T00:00:00+00:00"
     assert seen["up"]["next_ping"] == "2026-01-01T01:00:00+00:00"
+    assert seen["grace"]["next_ping"] == "2026-01-01T01:00:00+00:00"
+    # And, as on Healthchecks.io, nothing is expected of a down check, even before a sweep wrote it
+    assert seen["down"]["next_ping"] is None
     # And a running check says so, with its last duration in whole seconds
     assert started["started"] is True
     assert started["last_duration"] == 95

@@ -61,7 +61,8 @@ def check_out(check: Check, view: View) -> CheckOut:
         status=evaluation.status,
         started=evaluation.started,
         last_ping=iso_seconds(check.last_ping_ms),
-        next_ping=iso_seconds(evaluation.due_ms),
+        # As Healthchecks.io: no next ping is expected of a down check.
+        next_ping=iso_seconds(None if evaluation.status == "down" else evaluation.due_ms),
         manual_resume=check.manual_resume,
         methods=check.methods,
         start_kw=check.start_kw,
