@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from types import ModuleType
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from cronbeat import runtime
 from cronbeat.domain.model import Check, Flip
 from cronbeat.store.codec import to_item
 from cronbeat.store.sweeps import SweepStore
@@ -30,6 +32,7 @@ from tests.integration.outbox import (
     simple_check,
     stored,
 )
+from tests.integration.ping_requests import dynamodb_calls
 
 T = at("2026-03-02 12:00")
 
@@ -73,6 +76,51 @@ def test_simple_check_past_its_grace_goes_down_once(aws: Aws, scanner: ModuleTyp
     assert flip["check"]["M"]["status"] == {"S": "down"}
     assert summary["flips_written"] == 1
     assert summary["checks_scanned"] == 1
+
+
+def test_scan_reads_its_segments_in_parallel_eventually_consistent_and_projected(
+    aws: Aws, scanner: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 3 scan segments configured, ten healthy checks and one overdue check
+    monkeypatch.setenv("CRONBEAT_SCAN_SEGMENTS", "3")
+    runtime.reset()
+    for _ in range(10):
+        put_check(aws, simple_check(last_ping_ms=T - 5 * MINUTE))
+    overdue = put_check(aws, simple_check(last_ping_ms=T - 3 * HOUR))
+    # And every segment's first page held until all three have started: a scan that read the
+    # segments one after another would break this barrier and fail the sweep
+    all_segments_started = threading.Barrier(3, timeout=10)
+    readers: set[int] = set()
+
+    def hold_first_pages(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name == "Scan" and "ExclusiveStartKey" not in params:
+            readers.add(threading.get_ident())
+            all_segments_started.wait()
+
+    client = runtime.dynamodb()
+    # When the scanner sweeps
+    with dynamodb_calls() as calls:
+        client.meta.events.register("provide-client-params.dynamodb.Scan", hold_first_pages)
+        try:
+            summary = sweep_at(scanner, T)
+        finally:
+            client.meta.events.unregister("provide-client-params.dynamodb.Scan", hold_first_pages)
+    # Then three threads each read one segment, eventually consistent
+    scans = [call.params for call in calls if call.operation == "Scan"]
+    assert sorted(scan["Segment"] for scan in scans) == [0, 1, 2]
+    assert {scan["TotalSegments"] for scan in scans} == {3}
+    assert all(scan["ConsistentRead"] is False for scan in scans)
+    assert len(readers) == 3
+    # And they fetched only the projected attributes: what evaluation and the alert need
+    projected = {
+        scans[0]["ExpressionAttributeNames"][name.strip()]
+        for name in scans[0]["ProjectionExpression"].split(",")
+    }
+    assert {"id", "status", "last_ping", "timeout", "grace", "last_alert_at", "rev"} <= projected
+    assert {"desc", "n_pings", "created"}.isdisjoint(projected)
+    # And the sweep saw every check and flipped the overdue one
+    assert (summary["checks_scanned"], summary["flips_written"]) == (11, 1)
+    assert stored(aws, overdue.id)[0].status == "down"
 
 
 def test_check_within_its_grace_is_left_alone(aws: Aws, scanner: ModuleType) -> None:

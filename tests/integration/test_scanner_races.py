@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import boto3
+import pytest
 
 from cronbeat.domain.model import Check, Flip, Ping
 from cronbeat.store.checks import CheckStore, Sender
@@ -47,42 +48,54 @@ def not_expected(check_id: str, stage: Stage, error: BaseException | str) -> Non
     raise AssertionError(f"check {check_id} failed to {stage}: {error!r}")
 
 
-def run_sweep(store: SweepStore, checks: list[ScannedCheck] | None = None) -> SweepReport:
+def run_sweep(
+    store: SweepStore, checks: list[ScannedCheck] | None = None, at_ms: int = T
+) -> SweepReport:
     scanned = list(store.scan()) if checks is None else checks
-    return sweep(scanned, store, T, timer=time.perf_counter, on_failure=not_expected)
+    return sweep(scanned, store, at_ms, timer=time.perf_counter, on_failure=not_expected)
 
 
+def sweep_together(aws: Aws, times: tuple[int, int] = (T, T)) -> list[SweepReport]:
+    """Two scanners, each with its own client, both read every check, then both write at once."""
+    stores = [(sweep_store(aws), at_ms) for at_ms in times]
+    both_read = threading.Barrier(2, timeout=JOIN_TIMEOUT_S)
+    reports: list[SweepReport] = []
+    errors: list[BaseException] = []
+
+    def scanner(store: SweepStore, at_ms: int) -> None:
+        try:
+            scanned = list(store.scan())
+            both_read.wait()
+            reports.append(run_sweep(store, scanned, at_ms))
+        except BaseException as exc:
+            errors.append(exc)
+            both_read.abort()
+
+    threads = [threading.Thread(target=scanner, args=pair) for pair in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_TIMEOUT_S)
+    assert errors == []
+    assert len(reports) == 2
+    return reports
+
+
+@pytest.mark.parametrize(
+    "times", [(T, T), (T, T + MINUTE)], ids=["same-sweep-time", "overlapping-sweeps"]
+)
 def test_two_scanners_at_the_same_sweep_time_flip_each_check_once(
-    moto_server_aws: Aws,
+    moto_server_aws: Aws, times: tuple[int, int]
 ) -> None:
     # Given 30 overdue checks and 30 healthy ones
     aws = moto_server_aws
     due = {put_check(aws, simple_check(last_ping_ms=T - 2 * HOUR)).id for _ in range(30)}
     for _ in range(30):
         put_check(aws, simple_check(last_ping_ms=T - 5 * MINUTE))
-    # When two scanners both read every check, and only then both write, concurrently
-    stores = [sweep_store(aws), sweep_store(aws)]
-    both_read = threading.Barrier(2, timeout=JOIN_TIMEOUT_S)
-    reports: list[SweepReport] = []
-    errors: list[BaseException] = []
-
-    def scanner(store: SweepStore) -> None:
-        try:
-            scanned = list(store.scan())
-            both_read.wait()
-            reports.append(run_sweep(store, scanned))
-        except BaseException as exc:
-            errors.append(exc)
-            both_read.abort()
-
-    threads = [threading.Thread(target=scanner, args=(store,)) for store in stores]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT_S)
+    # When two scanners (at the same sweep time, or the sweeps of 12:00 and 12:01) both read
+    # every check, and only then both write, concurrently
+    reports = sweep_together(aws, times)
     # Then each overdue check has exactly one flip, and every second attempt counted as a conflict
-    assert errors == []
-    assert len(reports) == 2
     flips = outbox(aws)
     assert sorted(f["pk"]["S"] for f in flips) == sorted(due)
     assert sum(r.flips for r in reports) == 30
@@ -90,6 +103,35 @@ def test_two_scanners_at_the_same_sweep_time_flip_each_check_once(
     for check_id in due:
         after, rev, _ = stored(aws, check_id)
         assert (after.status, rev) == ("down", 4)
+
+
+def test_overlapping_scanners_remind_each_check_once(moto_server_aws: Aws) -> None:
+    # Given 10 down checks owed their hourly reminder (last alerted 61 min ago)
+    aws = moto_server_aws
+    owed = {
+        put_check(
+            aws,
+            simple_check(
+                status="down",
+                last_ping_ms=T - 5 * HOUR,
+                realert_every_s=3600,
+                last_alert_ms=T - 61 * MINUTE,
+            ),
+        ).id
+        for _ in range(10)
+    }
+    # When the sweeps of 12:00 and 12:01 overlap: both read every check, then both write
+    # (different sweep times, so their reminder items have different keys)
+    reports = sweep_together(aws, (T, T + MINUTE))
+    # Then the last_alert_at condition lets exactly one reminder per check through
+    reminders = outbox(aws)
+    assert sorted(r["pk"]["S"] for r in reminders) == sorted(owed)
+    assert {r["type"]["S"] for r in reminders} == {"reminder"}
+    assert sum(r.reminders for r in reports) == 10
+    assert sum(r.conflicts for r in reports) == 10
+    for reminder in reminders:
+        after, rev, _ = stored(aws, reminder["pk"]["S"])
+        assert (after.status, after.last_alert_ms, rev) == ("down", int(reminder["at"]["N"]), 4)
 
 
 class PingLandsBeforeWrite(SweepStore):
