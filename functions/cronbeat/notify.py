@@ -67,8 +67,12 @@ Deliver = Callable[[Channel, Alert], DeliveryResult]
 
 
 def dashboard_url(base_url: str, check_id: str) -> str:
-    """Where an alert links to: the check in the management API (empty without a base URL)."""
-    return f"{base_url}/api/v3/checks/{check_id}" if base_url else ""
+    """Where an alert links to: the check's page in the dashboard (empty without a base URL).
+
+    The dashboard (served at `/`) asks for an API key and then opens the check; the API's own
+    `/api/v3/checks/<id>` would answer a browser with 401, as it wants an `X-Api-Key` header.
+    """
+    return f"{base_url}/#check/{check_id}" if base_url else ""
 
 
 def outbox_entry(

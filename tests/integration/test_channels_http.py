@@ -138,7 +138,7 @@ def a_down_alert() -> Alert:
         Flip(old="up", new="down", reason="timeout"),
         T0 + 72 * 60_000,
         last_output=b"x" * 1500 + b"\nerror: disk full\n",
-        dashboard_url="https://cronbeat.example/checks/0b7c6f1e",
+        dashboard_url="https://cronbeat.example/#check/0b7c6f1e-1111-4000-8000-00000000abcd",
     )
 
 
@@ -209,7 +209,7 @@ def test_webhook_payload_carries_every_documented_field(receiver: Receiver) -> N
         "exit_status": 0,
         "duration_ms": 95000,
         "body_tail": payload["body_tail"],
-        "url": "https://cronbeat.example/checks/0b7c6f1e",
+        "url": "https://cronbeat.example/#check/0b7c6f1e-1111-4000-8000-00000000abcd",
     }
     assert isinstance(payload["timestamp"], int)
     assert payload["body_tail"].endswith("x\nerror: disk full")
@@ -373,7 +373,10 @@ def test_slack_gets_a_coloured_attachment_with_the_facts(receiver: Receiver) -> 
     [attachment] = payload["attachments"]
     assert attachment["color"] == "#e01e5a"
     assert attachment["title"] == "DOWN: nightly &lt;backup&gt; &amp; co"
-    assert attachment["title_link"] == "https://cronbeat.example/checks/0b7c6f1e"
+    assert (
+        attachment["title_link"]
+        == "https://cronbeat.example/#check/0b7c6f1e-1111-4000-8000-00000000abcd"
+    )
     assert attachment["ts"] == (T0 + 72 * 60_000) // 1000
     assert "error: disk full" in attachment["text"]
     fields = {f["title"]: f["value"] for f in attachment["fields"]}
@@ -397,7 +400,7 @@ def test_discord_gets_an_embed_and_mentions_nobody(receiver: Receiver) -> None:
     assert "error: disk full" in embed["description"]
     assert embed["color"] == 0xE01E5A
     assert embed["timestamp"] == "2026-01-01T01:12:00Z"
-    assert embed["url"] == "https://cronbeat.example/checks/0b7c6f1e"
+    assert embed["url"] == "https://cronbeat.example/#check/0b7c6f1e-1111-4000-8000-00000000abcd"
     assert {"name": "Exit status", "value": "0", "inline": True} in embed["fields"]
     assert len(embed["fields"]) <= 25
     assert all(len(f["value"]) <= 1024 for f in embed["fields"])

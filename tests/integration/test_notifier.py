@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from moto.sns.models import sns_backends
 
+from cronbeat import runtime
+from cronbeat.api import dashboard
 from cronbeat.channels.delivery import deliver
 from cronbeat.channels.webhook import SIGNATURE_HEADER, signature
 from cronbeat.domain.channel import Channel
@@ -240,6 +242,26 @@ def test_reminder_says_the_check_is_still_down(aws: Aws, notifier: ModuleType) -
     # Then the message says for how long it has been down
     [(texts, _)] = published(aws)
     assert "still down since 2026-03-02 09:00 UTC (3 h)" in texts["email"]
+
+
+def test_alerts_link_to_the_check_in_the_dashboard_at_the_base_url(
+    aws: Aws, notifier: ModuleType, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the stack's base URL (the API stage URL, with its trailing slash) and a webhook
+    monkeypatch.setenv("CRONBEAT_BASE_URL", "https://abc123.execute-api.us-east-1.amazonaws.com/")
+    runtime.reset()
+    channel = webhook(aws, receiver)
+    check = down_check(channels=channel.id)
+    flip = outbox_item(aws, check)
+    # When the notifier receives the flip
+    assert notify(notifier, flip) == []
+    # Then the email and the webhook link to the check's page in the dashboard served at `/`
+    link = f"https://abc123.execute-api.us-east-1.amazonaws.com/#check/{check.id}"
+    [(texts, _)] = published(aws)
+    assert ["Details", link] in [line.split() for line in texts["email"].splitlines()]
+    [body] = receiver.bodies()
+    assert body["url"] == link
+    assert "#check/" in dashboard.page().html
 
 
 def test_flips_that_do_not_involve_down_are_not_alerted(
