@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 import types
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from cronbeat.cli import main as cli_main
 from cronbeat.cli.main import main
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 THIRD_PARTY_SERVER_MODULES = ("boto3", "botocore", "pydantic", "aws_lambda_powertools", "cronsim")
 
 
@@ -34,6 +36,9 @@ def _no_cronbeat_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         (["run", "--uuid", "u", "--", "TOUCH"], "no monitor URL"),
         (["run", "--url", "ftp://h", "--uuid", "u", "--", "TOUCH"], "http:// or https://"),
+        (["run", "--url", "http://:80", "--uuid", "u", "--", "TOUCH"], "http:// or https://"),
+        (["run", "--url", "http://h:abc", "--uuid", "u", "--", "TOUCH"], "bad port"),
+        (["run", "--url", "http://h:99999", "--uuid", "u", "--", "TOUCH"], "bad port"),
         (["run", "--url", "http://h", "--", "TOUCH"], "which check?"),
         (["run", "--url", "http://h", "--uuid", "u"], "no COMMAND"),
         (["run", "--url", "http://h", "--uuid", "u", "--slug", "s", "--", "TOUCH"], "not both"),
@@ -48,6 +53,7 @@ def _no_cronbeat_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         (["history"], "CHECK"),
         (["history", "x", "--url", "http://h"], "no API key"),
+        (["ls", "--url", "https://h:port", "--api-key", "k"], "bad port"),
         (["history", "x", "--url", "http://h", "--api-key", "k", "-n", "many"], "many"),
         (["stats", "x", "--url", "http://h", "--api-key", "k", "--since", "then"], "then"),
         (["frobnicate"], "frobnicate"),
@@ -174,3 +180,14 @@ def test_importing_the_cli_loads_only_the_standard_library() -> None:
     assert foreign == set()
     assert "cronbeat.domain.schedule" not in loaded
     assert not {name for name in loaded if name.partition(".")[0] in THIRD_PARTY_SERVER_MODULES}
+
+
+def test_the_plain_install_depends_on_nothing_and_puts_cronbeat_on_path() -> None:
+    # Given the package's metadata
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    # Then `pip install cronbeat` pulls in no other package, and installs the `cronbeat` script
+    assert project["dependencies"] == []
+    assert project["scripts"] == {"cronbeat": "cronbeat.cli.main:main"}
+    # And the server libraries come only with the extras
+    extras = {name: " ".join(wants) for name, wants in project["optional-dependencies"].items()}
+    assert all(module in extras["server"] for module in ("boto3", "pydantic", "powertools"))

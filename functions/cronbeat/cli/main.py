@@ -255,8 +255,12 @@ def _base_url(flag: str | None) -> str:
     if not url:
         raise UsageError("no monitor URL: pass --url or set CRONBEAT_URL")
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--url must be an http:// or https:// URL, not {url!r}")
+    try:
+        _ = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise UsageError(f"--url has a bad port: {url!r}") from None
     return url.rstrip("/")
 
 
