@@ -154,3 +154,57 @@ def unused_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class SilentMonitor:
+    """A monitor that accepts each connection and never answers: a hung server."""
+
+    url: str
+    _connections: list[socket.socket] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def hold(self, connection: socket.socket) -> None:
+        with self._changed:
+            self._connections.append(connection)
+            self._changed.notify_all()
+
+    def wait_for_connections(self, count: int, timeout_s: float = 10.0) -> int:
+        """How many connections came, once at least `count` have (or the time is up)."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while len(self._connections) < count and (left := deadline - time.monotonic()) > 0:
+                self._changed.wait(left)
+            return len(self._connections)
+
+    def close(self) -> None:
+        with self._changed:
+            for connection in self._connections:
+                connection.close()
+
+
+@contextmanager
+def silent_monitor() -> Iterator[SilentMonitor]:
+    """A SilentMonitor on a free port of 127.0.0.1 until the block ends."""
+    stop = threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.05)
+        monitor = SilentMonitor(f"http://127.0.0.1:{listener.getsockname()[1]}")
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    monitor.hold(listener.accept()[0])
+                except TimeoutError:
+                    continue
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        try:
+            yield monitor
+        finally:
+            stop.set()
+            thread.join(5)
+            monitor.close()

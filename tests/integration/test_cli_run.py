@@ -23,7 +23,12 @@ import pytest
 from cronbeat.cli import ping as ping_module
 from cronbeat.cli.main import main
 from cronbeat.cli.ping import Pinger, PingFailed
-from tests.integration.fake_monitor import FakeMonitor, running_monitor, unused_url
+from tests.integration.fake_monitor import (
+    FakeMonitor,
+    running_monitor,
+    silent_monitor,
+    unused_url,
+)
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 CHECK = "0c7e4a36-0d43-4d7a-9b0e-5a1f1f6c2a01"
@@ -151,6 +156,16 @@ def test_a_file_that_is_not_executable_is_126(monitor: FakeMonitor, tmp_path: Pa
     _, finish = start_and_finish(monitor)
     assert finish.kind == "126"
     assert finish.body == f"[cronbeat: {script}: permission denied]\n".encode()
+
+
+def test_the_command_runs_as_given_with_no_shell(monitor: FakeMonitor) -> None:
+    # Given arguments a shell would expand, split and run
+    tricky = ["$HOME", "*", "a b", "; echo injected"]
+    # When cronbeat runs a job that prints the arguments it got
+    done = cronbeat(monitor.url, *python_job("import sys; print(sys.argv[1:])", *tricky))
+    # Then the job got them verbatim, and nothing else ran
+    assert done.returncode == 0
+    assert done.stdout == f"{tricky}\n".encode()
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -379,6 +394,29 @@ def test_the_environment_names_the_monitor_and_the_check(monitor: FakeMonitor) -
     assert finish.path == f"/ping/{CHECK}/1"
 
 
+def test_the_environment_names_a_check_by_slug_with_a_ping_key_from_a_file(
+    monitor: FakeMonitor, tmp_path: Path
+) -> None:
+    # Given the URL, the slug and (in a file) the ping key, all in the environment
+    key_file = tmp_path / "ping-key"
+    key_file.write_text("pk-from-env\n")
+    env = environment(
+        CRONBEAT_URL=monitor.url,
+        CRONBEAT_CHECK_SLUG="db-vacuum",
+        CRONBEAT_PING_KEY=f"file:{key_file}",
+    )
+    # When cronbeat runs a job without identity flags
+    done = subprocess.run(
+        [PY, "-m", "cronbeat.cli", "run", "--", "true"],
+        stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=DEADLINE_S,
+    )  # fmt: skip
+    # Then both pings went to the slug URL, keyed by the file's ping key
+    assert done.returncode == 0, done.stderr
+    start, finish = start_and_finish(monitor)
+    assert start.path == "/ping/pk-from-env/db-vacuum/start"
+    assert finish.path == "/ping/pk-from-env/db-vacuum/0"
+
+
 def test_no_start_ping_sends_one_finish_without_a_rid(monitor: FakeMonitor) -> None:
     # Given --no-start-ping
     # When cronbeat runs a job
@@ -434,6 +472,31 @@ def test_a_monitor_down_for_the_whole_run_costs_one_warning_line(
     assert captured.err == (
         f"cronbeat: warning: start and finish pings not recorded by {url}: connection refused\n"
     )
+
+
+@pytest.mark.usefixtures("quick_backoff")
+def test_a_monitor_that_never_answers_costs_each_try_its_ping_timeout(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Given a monitor that accepts connections and never answers
+    with silent_monitor() as hung:
+        # When cronbeat runs a failing job with a 0.2 s ping timeout and one retry
+        began = time.monotonic()
+        status = main(
+            ["run", "--url", hung.url, "--uuid", CHECK, "--ping-timeout", "0.2s",
+             "--retries", "1", "--", PY, "-c", "raise SystemExit(3)"]
+        )  # fmt: skip
+        took_s = time.monotonic() - began
+        tries = hung.wait_for_connections(4)
+    # Then the job's status came through, each ping was tried twice, and stderr has one warning
+    assert status == 3
+    assert tries == 4
+    assert capfd.readouterr().err == (
+        f"cronbeat: warning: start and finish pings not recorded by {hung.url}: "
+        "no answer within 0.2 s\n"
+    )
+    # And the wait was the short timeout's, far below the default 5 s per try
+    assert took_s < 10
 
 
 def test_pings_retry_only_what_may_pass_next_time(monitor: FakeMonitor) -> None:
