@@ -8,6 +8,7 @@ from tests.conftest import Aws
 from tests.integration.ping_requests import (
     CHECK_ID,
     PING_KEY,
+    Call,
     dynamodb_calls,
     flips,
     history,
@@ -100,6 +101,34 @@ def test_a_slug_ping_adds_one_index_query(aws: Aws) -> None:
     # Then the only extra call is one query on the slug index
     assert operations(calls) == ["Query", "UpdateItem", "PutItem"]
     assert calls[0].params["IndexName"] == "slug"
+
+
+def _updated_attributes(calls: list[Call]) -> set[str]:
+    """Every attribute an UpdateItem, or a transaction's Update, names."""
+    updates = [c.params for c in calls if c.operation == "UpdateItem"]
+    for call in calls:
+        if call.operation == "TransactWriteItems":
+            updates.extend(i["Update"] for i in call.params["TransactItems"] if "Update" in i)
+    return {name for u in updates for name in u.get("ExpressionAttributeNames", {}).values()}
+
+
+def test_pings_never_write_the_slug_index_key(aws: Aws) -> None:
+    # Given an up check with a slug
+    set_ping_key(aws)
+    put_check(aws, status="up", slug="db-backup", last_ping_ms=1_000)
+    before = aws.dynamodb.get_item(TableName=aws.checks_table, Key={"id": {"S": CHECK_ID}})
+    # When it is pinged by slug on the fast path, fails, and recovers in transactions
+    with dynamodb_calls() as calls:
+        for suffix in ("", "/start", "/fail", ""):
+            send(f"/ping/{PING_KEY}/db-backup{suffix}")
+    # Then both kinds of update were made, and neither named the index's key
+    assert {"UpdateItem", "TransactWriteItems"} <= set(operations(calls))
+    written = _updated_attributes(calls)
+    assert "n_pings" in written
+    assert "slug_key" not in written
+    after = aws.dynamodb.get_item(TableName=aws.checks_table, Key={"id": {"S": CHECK_ID}})
+    assert after["Item"]["slug_key"] == before["Item"]["slug_key"]
+    assert stored_check(aws).n_pings == 4
 
 
 def test_a_ping_to_an_unknown_check_costs_one_refused_update(aws: Aws) -> None:

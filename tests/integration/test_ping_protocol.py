@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import uuid
+
 import pytest
 
 from cronbeat import runtime
@@ -247,24 +250,30 @@ def test_bad_requests_get_400_and_record_nothing(
 
 
 @pytest.mark.parametrize(
-    ("path", "query", "status"),
+    ("method", "path", "query", "status"),
     [
-        (URL, None, 200),
-        (f"/ping/{PING_KEY}/made-now", {"create": "1"}, 201),
-        (f"{URL}/256", None, 400),
-        (f"/ping/{OTHER_ID}", None, 404),
-        ("/ping/garbage", None, 404),
-        ("/elsewhere", None, 404),
+        ("GET", URL, None, 200),
+        ("HEAD", URL, None, 200),
+        ("GET", f"/ping/{PING_KEY}/made-now", {"create": "1"}, 201),
+        ("GET", f"{URL}/256", None, 400),
+        ("GET", URL, {"rid": "12345"}, 400),
+        ("GET", f"/ping/{OTHER_ID}", None, 404),
+        ("GET", "/ping/garbage", None, 404),
+        ("GET", "/elsewhere", None, 404),
+        ("PUT", URL, None, 405),
+        ("GET", f"/ping/{PING_KEY}/shared", None, 409),
     ],
 )
 def test_every_reply_carries_the_ping_headers(
-    aws: Aws, path: str, query: dict[str, str] | None, status: int
+    aws: Aws, method: str, path: str, query: dict[str, str] | None, status: int
 ) -> None:
-    # Given a check and the project's ping key
+    # Given a check, two checks sharing a slug, and the project's ping key
     set_ping_key(aws)
     put_check(aws)
+    put_check(aws, Check(id=str(uuid.uuid4()), name="one"), slug="shared")
+    put_check(aws, Check(id=str(uuid.uuid4()), name="two"), slug="shared")
     # When any ping request is answered
-    response = send(path, query=query)
+    response = send(path, method=method, query=query)
     # Then it is text/plain with CORS, no caching and the body limit
     assert response["statusCode"] == status
     headers = {k.lower(): v for k, v in response["headers"].items()}
@@ -290,6 +299,22 @@ def test_rid_pairs_start_and_finish_in_any_letter_case(aws: Aws) -> None:
     assert "duration" in finish
     check = stored_check(aws)
     assert check.last_start_ms is None
+    assert check.last_duration_ms == int(finish["duration"]["N"])
+
+
+def test_a_finish_without_rid_closes_a_start_without_rid(aws: Aws) -> None:
+    # Given an up check whose run started without a rid
+    put_check(aws, status="up", last_ping_ms=1_000)
+    send(f"{URL}/start")
+    # When the run finishes with exit status 0, also without a rid
+    response = send(f"{URL}/0")
+    # Then the finish closes the run and records its duration
+    assert_plain(response, 200, "OK")
+    start, finish = history(aws)
+    assert ("rid" in start, "rid" in finish) == (False, False)
+    assert int(finish["duration"]["N"]) >= 0
+    check = stored_check(aws)
+    assert (check.last_start_ms, check.status) == (None, "up")
     assert check.last_duration_ms == int(finish["duration"]["N"])
 
 
@@ -397,6 +422,23 @@ def test_the_user_agent_is_cut_to_200_characters(aws: Aws) -> None:
     assert history(aws)[0]["ua"] == {"S": "a" * 150 + "b" * 50}
 
 
+def test_history_items_expire_after_the_ping_retention_setting(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a check
+    put_check(aws)
+    # When it is pinged on the default retention, and again with a 7-day retention
+    send(URL)
+    monkeypatch.setenv("CRONBEAT_PING_RETENTION_DAYS", "7")
+    runtime.reset()
+    send(URL)
+    # Then each history item's TTL is its own time plus that many days, in epoch seconds
+    kept_days = [
+        (int(p["expires_at"]["N"]) - int(p["at"]["N"]) // 1000) / 86400 for p in history(aws)
+    ]
+    assert kept_days == [30, 7]
+
+
 # State changes come from the domain
 
 
@@ -492,3 +534,24 @@ def test_each_sample_event_gets_its_reply(aws: Aws, name: str, status: int, text
     response = invoke(load_event(name))
     # Then the reply is the one the protocol specifies
     assert_plain(response, status, text)
+
+
+def test_the_sample_pings_record_what_their_events_carry(aws: Aws) -> None:
+    # Given the check the samples ping
+    put_check(aws)
+    names = ["ping_get_success", "ping_post_body", "ping_start_rid", "ping_exit_code"]
+    names.append("ping_base64_body")
+    events = [load_event(name) for name in names]
+    # When the sample events are handled in turn
+    for event in events:
+        invoke(event)
+    # Then each history item holds the kind, raw body, rid and exit status its event carries
+    post, start, encoded = events[1], events[2], events[4]
+    assert [(p["kind"]["S"], p.get("body"), p.get("rid"), p.get("exit")) for p in history(aws)] == [
+        ("success", None, None, None),
+        ("success", {"B": post["body"].encode()}, None, None),
+        ("start", None, {"S": start["queryStringParameters"]["rid"].lower()}, None),
+        ("fail", None, None, {"N": "1"}),
+        ("fail", {"B": base64.b64decode(encoded["body"])}, None, None),
+    ]
+    assert [p["method"]["S"] for p in history(aws)] == ["GET", "POST", "GET", "GET", "POST"]
