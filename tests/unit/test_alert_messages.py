@@ -160,8 +160,20 @@ def test_output_tail_keeps_the_last_1000_bytes_and_replaces_invalid_utf8() -> No
     alert = flip_alert(down_check(), "timeout", T0 + 2 * HOUR, last_output=output)
     # When the tail is taken
     tail = message.output_tail(alert)
-    # Then it is the end of the output, the half character is dropped, the bad byte replaced
-    assert tail == "b" * 998 + "\ufffd"
+    # Then it is the end of the output, the half character is dropped, the bad byte replaced,
+    # and one more "b" is dropped so the 3-byte replacement character keeps it within 1,000 bytes
+    assert tail == "b" * 997 + "\ufffd"
+    assert len(tail.encode()) == 1000
+
+
+def test_output_tail_of_binary_output_stays_within_1000_bytes_as_utf8() -> None:
+    # Given 1,500 bytes of output that are not UTF-8 at all
+    alert = flip_alert(down_check(), "timeout", T0 + 2 * HOUR, last_output=b"\xff" * 1500)
+    # When the tail is taken
+    tail = message.output_tail(alert)
+    # Then the replacement characters fill at most 1,000 bytes, and no character is cut
+    assert tail == "\ufffd" * 333
+    assert len(tail.encode()) <= message.OUTPUT_TAIL_BYTES
 
 
 def test_a_name_with_newlines_stays_on_one_line_in_the_subject() -> None:
@@ -257,6 +269,8 @@ def test_subject_is_one_line_under_100_characters(alert: Alert) -> None:
 def test_email_text_always_renders_with_the_name_and_a_bounded_tail(alert: Alert) -> None:
     # Given any alert, When the full text is made
     text = message.email_text(alert)
-    # Then it names the check, and the tail comes from at most the last 1,000 bytes of output
+    # Then it names the check, and the tail is at most 1,000 bytes of the output's end
     assert message.display_name(alert.check) in text
-    assert len(message.output_tail(alert)) <= message.OUTPUT_TAIL_BYTES
+    tail = message.output_tail(alert)
+    assert len(tail.encode()) <= message.OUTPUT_TAIL_BYTES
+    assert tail in text.replace("\n    ", "\n")

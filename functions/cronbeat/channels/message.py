@@ -27,6 +27,8 @@ _MIN_NAME = 30
 _ELLIPSIS = "..."
 """Three dots, not "…": the GSM-7 alphabet of a plain SMS has no ellipsis character."""
 
+_UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
+"""Bytes that continue a UTF-8 character: a cut that starts on one has split a character."""
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -181,12 +183,17 @@ def output_tail(alert: Alert) -> str:
     """The last 1,000 bytes of the last ping body as text, with terminal escapes removed.
 
     Bytes are decoded as UTF-8 with replacement; a character cut in half at the start is dropped.
+    The text stays within 1,000 bytes as UTF-8 too: each invalid byte becomes a 3-byte U+FFFD.
     """
     tail = alert.last_output[-OUTPUT_TAIL_BYTES:]
     if len(alert.last_output) > OUTPUT_TAIL_BYTES:
-        tail = tail.lstrip(bytes(range(0x80, 0xC0)))
+        tail = tail.lstrip(_UTF8_CONTINUATION)
     text = tail.decode("utf-8", errors="replace").replace("\r\n", "\n")
-    return _CONTROL.sub("", _ANSI_ESCAPE.sub("", text)).strip("\n")
+    text = _CONTROL.sub("", _ANSI_ESCAPE.sub("", text)).strip("\n")
+    encoded = text.encode("utf-8")
+    if len(encoded) > OUTPUT_TAIL_BYTES:
+        text = encoded[-OUTPUT_TAIL_BYTES:].lstrip(_UTF8_CONTINUATION).decode("utf-8").lstrip("\n")
+    return text
 
 
 def facts(alert: Alert) -> list[tuple[str, str]]:
