@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cronbeat.channels import message
+from cronbeat.channels import discord, message, slack
 from cronbeat.channels.alert import Alert
 from cronbeat.domain.model import Check, Flip, FlipReason
 
@@ -174,6 +174,32 @@ def test_output_tail_of_binary_output_stays_within_1000_bytes_as_utf8() -> None:
     # Then the replacement characters fill at most 1,000 bytes, and no character is cut
     assert tail == "\ufffd" * 333
     assert len(tail.encode()) <= message.OUTPUT_TAIL_BYTES
+
+
+def test_slack_and_discord_colour_each_alert_by_its_status() -> None:
+    # Given a down flip, a recovery, a pause while down, and a reminder
+    check = down_check()
+    alerts = {
+        "down": flip_alert(check, "timeout", T0 + 2 * HOUR),
+        "up": Alert(replace(check, status="up"), Flip("down", "up", "recovered"), T0 + 3 * HOUR),
+        "paused": Alert(
+            replace(check, status="paused"), Flip("down", "paused", "paused"), T0 + 3 * HOUR
+        ),
+        "reminder": Alert(check, None, T0 + 3 * HOUR),
+    }
+    # When their Slack and Discord payloads are made
+    slack_colours = {
+        name: slack.payload(a)["attachments"][0]["color"] for name, a in alerts.items()
+    }
+    discord_colours = {name: discord.payload(a)["embeds"][0]["color"] for name, a in alerts.items()}
+    # Then down is red, up green, paused grey and a reminder amber, the same on both
+    assert slack_colours == {
+        "down": "#e01e5a",
+        "up": "#2eb67d",
+        "paused": "#8d8d8d",
+        "reminder": "#ecb22e",
+    }
+    assert {name: f"#{value:06x}" for name, value in discord_colours.items()} == slack_colours
 
 
 def test_a_name_with_newlines_stays_on_one_line_in_the_subject() -> None:
