@@ -79,6 +79,7 @@ def test_banner_tells_a_new_user_everything_to_start(dev: DevServer) -> None:
     assert listed.json()["checks"][0]["n_pings"] == 1
 
 
+@pytest.mark.timeout(30)
 def test_check_goes_down_alerts_a_signed_webhook_and_recovers(
     dev: DevServer, receiver: Receiver
 ) -> None:
@@ -284,3 +285,21 @@ def test_unusable_state_file_is_a_one_line_error(
     assert len(server.stderr.lines) == 1
     assert message in server.stderr.lines[0]
     assert state.read_text() == content
+
+
+@pytest.mark.parametrize("kind", ["directory", "not utf-8"])
+def test_unreadable_state_file_is_a_one_line_error(tmp_path: Path, kind: str) -> None:
+    # Given a state path that cannot be read as text: a directory, or bytes that are not UTF-8
+    state = tmp_path / "state.json"
+    if kind == "directory":
+        state.mkdir()
+    else:
+        state.write_bytes(b"\xff\xfe{}")
+    # When cronbeat dev is started on it
+    server = spawn("--port", "0", "--state", str(state))
+    status = server.process.wait(30)
+    server.stderr.wait_closed(5)
+    # Then it says it cannot read the file, in one line, and exits with status 2
+    assert status == 2
+    assert len(server.stderr.lines) == 1
+    assert server.stderr.lines[0].startswith(f"cronbeat dev: cannot read state file {state}: ")
