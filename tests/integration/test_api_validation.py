@@ -83,6 +83,35 @@ def test_body_that_is_not_an_object(api: Api, raw: str) -> None:
     assert (reply.status, reply.error) == (400, "json validation error: value is not an object")
 
 
+UNKNOWN = "checks/3f1c7e52-0b1a-4d2e-8f00-0123456789ab"
+
+
+@pytest.mark.parametrize("path", ["checks/", f"{UNKNOWN}/pause", f"{UNKNOWN}/resume", "channels/"])
+def test_body_that_is_not_an_object_is_refused_before_the_key(api: Api, path: str) -> None:
+    # When a POST without any key carries JSON that is not an object
+    reply = api.post(path, raw="[1, 2, 3]", key="")
+    # Then, as on Healthchecks.io, the body is refused before the missing key is
+    assert (reply.status, reply.error) == (400, "json validation error: value is not an object")
+
+
+@pytest.mark.parametrize("path", ["checks/", f"{UNKNOWN}/pause", "channels/"])
+@pytest.mark.parametrize("key", ["", RO_KEY, None])
+def test_body_nested_too_deep_to_parse_is_a_400(api: Api, path: str, key: str | None) -> None:
+    # When a POST body nests deeper than the JSON parser goes, with no key, a read-only key or
+    # the read-write key
+    deep = '{"name": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    reply = api.post(path, raw=deep, key=key)
+    # Then it is an unreadable body, not a server error
+    assert (reply.status, reply.error) == (400, "could not parse request body")
+
+
+def test_empty_post_body_without_a_key_is_a_missing_key(api: Api) -> None:
+    # When a POST carries no body and no key
+    reply = api.post("channels/", key="")
+    # Then the key is what is missing, as Healthchecks.io reads an empty body as no fields
+    assert (reply.status, reply.error) == (401, "missing api key")
+
+
 def test_minimum_period_follows_the_setting(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given local mode's minimum period of one second
     monkeypatch.setenv("CRONBEAT_MIN_PERIOD", "1")

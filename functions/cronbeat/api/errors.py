@@ -40,6 +40,7 @@ PROBLEM = {
 MISSING_KEY = "missing api key"
 WRONG_KEY = "wrong api key"
 UNPARSABLE = "could not parse request body"
+NOT_AN_OBJECT = "json validation error: value is not an object"
 
 
 class ApiError(Exception):
@@ -95,7 +96,7 @@ def first_problem(errors: Sequence[Mapping[str, Any]]) -> str:
         return UNPARSABLE
     not_an_object = kind in ("model_attributes_type", "model_type", "missing", "dict_type")
     if source == "body" and not_an_object and (not loc or kind != "missing"):
-        return "json validation error: value is not an object"
+        return NOT_AN_OBJECT
     problem = PROBLEM.get(kind, "is not valid")
     subject = _subject(loc)
     if source == "body":

@@ -30,7 +30,14 @@ from cronbeat.api import dashboard, openapi
 from cronbeat.api.auth import Caller, authenticate, presented_key
 from cronbeat.api.channels import channel_from_spec, delete_channel
 from cronbeat.api.checks import NOT_PAUSED, CheckService
-from cronbeat.api.errors import UNPARSABLE, ApiError, NotFound, first_problem
+from cronbeat.api.errors import (
+    NOT_AN_OBJECT,
+    UNPARSABLE,
+    ApiError,
+    BadRequest,
+    NotFound,
+    first_problem,
+)
 from cronbeat.api.models import (
     ChannelCreated,
     ChannelList,
@@ -66,16 +73,24 @@ def _stores() -> Stores:
     return Stores.from_runtime()
 
 
-def _json_body() -> Any:
+def _posted_object() -> dict[str, Any]:
+    """A POST's JSON body, checked before the key as Healthchecks.io checks it: an unreadable
+    body, or JSON that is not an object, is a 400. Empty when there is no body."""
+    event = app.current_event
+    if event.http_method.upper() != "POST" or not event.body:
+        return {}
     try:
-        return app.current_event.json_body
-    except (ValueError, UnicodeDecodeError):
-        return None
+        posted = json.loads(event.decoded_body or "")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest(UNPARSABLE) from None
+    if not isinstance(posted, dict):
+        raise BadRequest(NOT_AN_OBJECT)
+    return posted
 
 
 def _caller(stores: Stores, *, write: bool) -> Caller:
     event = app.current_event
-    key = presented_key(event.headers, event.http_method.upper(), _json_body())
+    key = presented_key(event.headers, event.http_method.upper(), _posted_object())
     return authenticate(stores.keys, key, write=write)
 
 
@@ -105,7 +120,8 @@ def _refused(error: ApiError) -> Response[Any]:
 
 
 def _invalid(error: RequestValidationError) -> Response[Any]:
-    """Healthchecks.io's order: an unreadable body, then the key, then the first bad field."""
+    """Healthchecks.io's order: a body that is unreadable or not an object, then the key, then
+    the first bad field."""
     message = first_problem(error.errors())
     if message != UNPARSABLE:
         write = app.current_event.http_method.upper() in ("POST", "DELETE")
@@ -120,9 +136,19 @@ def _undecodable(_: UnicodeDecodeError) -> Response[Any]:
     return _error(400, UNPARSABLE)
 
 
+def _too_deep(error: RecursionError) -> Response[Any]:
+    """A body nested deeper than the JSON parser goes is unreadable; other recursion is a bug."""
+    try:
+        _posted_object()
+    except BadRequest as refused:
+        return _error(refused.status, refused.message)
+    raise error
+
+
 app.exception_handler(ApiError)(_refused)
 app.exception_handler(RequestValidationError)(_invalid)
 app.exception_handler(UnicodeDecodeError)(_undecodable)
+app.exception_handler(RecursionError)(_too_deep)
 
 
 def _no_route(_: NotFoundError) -> Response[Any]:
