@@ -11,6 +11,8 @@ import pytest
 from cronbeat import clock, runtime
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check
+from cronbeat.local.stream import STREAMED_TYPES
+from cronbeat.notify import outbox_entry
 from cronbeat.store.catalog import Catalog
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.checks import CheckStore
@@ -69,6 +71,35 @@ def test_create_returns_201_and_the_healthchecks_shape(api: Api) -> None:
     assert "schedule" not in check
     assert "last_duration" not in check
     assert "unique_key" not in check
+
+
+HEALTHCHECKS_FIELDS = {
+    *("name", "slug", "tags", "desc", "grace", "n_pings", "status", "started", "last_ping"),
+    *("next_ping", "manual_resume", "methods", "start_kw", "success_kw", "failure_kw"),
+    *("filter_http_body", "filter_default_fail"),
+}
+CRONBEAT_FIELDS = {"failure_threshold", "recovery_threshold", "max_runtime", "realert_every"}
+
+
+def test_check_object_has_exactly_the_fields_each_key_may_see(
+    aws: Aws, api: Api, readonly: Api
+) -> None:
+    # Given a simple check, and a cron check that has finished a run
+    api.create(name="simple", timeout=3600)
+    store_check(
+        aws, name="cron", kind="cron", schedule="0 2 * * *", tz="Europe/Riga",
+        status="up", last_ping_ms=T0, last_duration_ms=5_000,
+    )  # fmt: skip
+    # When both are read with a read-write key and with a read-only key
+    rw = {c["name"]: set(c) for c in api.get("checks/").json()["checks"]}
+    ro = {c["name"]: set(c) for c in readonly.get("checks/").json()["checks"]}
+    # Then each has Healthchecks.io's fields and cronbeat's, the period fields of its kind,
+    # last_duration only once set, and either the uuid, URLs and channels or the unique_key
+    base = HEALTHCHECKS_FIELDS | CRONBEAT_FIELDS
+    assert rw["simple"] == base | {"timeout"} | RW_ONLY
+    assert rw["cron"] == base | {"schedule", "tz", "last_duration"} | RW_ONLY
+    assert ro["simple"] == base | {"timeout", "unique_key"}
+    assert ro["cron"] == base | {"schedule", "tz", "last_duration", "unique_key"}
 
 
 def test_create_with_an_empty_body_uses_the_defaults(api: Api) -> None:
@@ -303,6 +334,10 @@ def test_pause_is_idempotent_and_records_one_silent_flip(aws: Aws, api: Api) -> 
     assert [(i["type"]["S"], i["old"]["S"], i["new"]["S"]) for i in items] == [
         ("manual_flip", "down", "paused")
     ]
+    # And neither local mode's stream nor the notifier would alert anyone with it
+    assert items[0]["type"]["S"] not in STREAMED_TYPES
+    record = {"eventName": "INSERT", "dynamodb": {"NewImage": items[0]}}
+    assert outbox_entry(record, base_url="", last_output=lambda _: b"") is None
 
 
 def test_pause_clears_a_running_start(aws: Aws, api: Api) -> None:
