@@ -106,9 +106,9 @@ class Alerts(Construct):
             # Room for webhook retries with backoff inside one batch.
             timeout=Duration.seconds(60),
         )
-        storage.grant_events(
-            self.notifier.role, "GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"
-        )
+        # Claim and record deliveries (UpdateItem), read a check's channels (BatchGetItem) and
+        # its last output (Query on its partition).
+        storage.grant_events(self.notifier.role, "UpdateItem", "BatchGetItem", "Query")
         # Also grants the key's GenerateDataKey and Decrypt, which publishing to it needs.
         self.topic.grant_publish(self.notifier.role)
         self.notifier.function.add_event_source(
