@@ -163,6 +163,8 @@ class Watched:
         assert errors == [], "console errors"
         foreign = [url for url in self.requests if not url.startswith(self.origin + "/")]
         assert foreign == [], "requests outside the page's origin"
+        urls = [*self.requests, self.page.url]
+        assert [url for url in urls if RW_KEY in url or RO_KEY in url] == [], "a key in a URL"
         assert any("/api/v3/checks/" in url for url in self.requests)
 
 
@@ -222,6 +224,11 @@ def test_overview_shows_every_check_worst_first(watched: Watched, tmp_path: Path
     new = page.locator("tr", has_text="cert-renewal")
     expect(new.locator("td[data-label='Next due']")).to_have_text("after the first ping")
     expect(new.locator("td[data-label='Last 20 runs']")).to_have_text("no runs yet")
+    # And the last duration is shown once a run has finished
+    expect(backup.locator("td[data-label='Last duration']")).to_have_text(
+        re.compile(r"^(< 1 s|\d+\.\d s)$")
+    )
+    expect(new.locator("td[data-label='Last duration']")).to_have_text("—")
     # And the strips count each check's runs by outcome, the running one included
     ingest_strip = page.locator("tr", has_text="ingest-events").locator(".strip")
     expect(ingest_strip).to_have_attribute(
@@ -314,9 +321,10 @@ def test_check_view_shows_schedule_stats_runs_output_uptime_and_ping_urls(
     stats = page.locator("#week-stats")
     expect(stats.locator("div", has_text="Success rate").locator("dd")).to_have_text("50 %")
     expect(stats.locator("div", has_text="Runs").locator("dd")).to_have_text("2 (1 failed)")
-    expect(stats.locator("div", has_text="p50").locator("dd")).to_have_text(
-        re.compile(r"^(\d+ ms|\d+\.\d s)$")
-    )
+    for percentile in ("p50", "p95"):
+        expect(stats.locator("div", has_text=percentile).locator("dd")).to_have_text(
+            re.compile(r"^(\d+ ms|\d+\.\d s)$")
+        )
     # And the runs, newest first, with exit codes and kinds
     runs = page.locator("table.runs tbody tr.run-row")
     expect(runs).to_have_count(2)
@@ -324,6 +332,12 @@ def test_check_view_shows_schedule_stats_runs_output_uptime_and_ping_urls(
     expect(runs.locator("td[data-label='Kind']")).to_have_text(["failure", "success"])
     expect(runs.first.locator("td[data-label='Start'] time")).to_have_attribute(
         "datetime", re.compile(r"^\d{4}-")
+    )
+    expect(runs.first.locator("td[data-label='Finish'] time")).to_have_text(
+        re.compile(r"^\d\d:\d\d:\d\d$")
+    )
+    expect(runs.locator("td[data-label='Duration']")).to_have_text(
+        [re.compile(r"^(\d+ ms|\d+\.\d s)$")] * 2
     )
 
     # When the user asks for the failed run's output
@@ -403,6 +417,26 @@ def test_a_read_only_key_is_enough(watched: Watched) -> None:
     expect(page.locator("pre.output")).to_have_text(FAILED_OUTPUT + "\n")
     expect(page.get_by_text("This key is read-only")).to_be_visible()
     expect(page.get_by_label("Success", exact=True)).to_have_count(0)
+    watched.assert_clean()
+
+
+def test_the_key_stays_in_the_tab_and_goes_only_in_a_header(watched: Watched) -> None:
+    # Given the user pasted the key once and opened a check
+    page = open_dashboard(watched)
+    page.get_by_role("link", name="backup-db").click()
+    expect(page.locator("table.runs tbody tr.run-row")).to_have_count(2)
+
+    # When the tab is reloaded
+    with page.expect_request(re.compile(r"/api/v3/checks/$")) as listing:
+        page.reload()
+    # Then the check view comes back without asking for the key again
+    expect(page.get_by_role("heading", level=2)).to_have_text("backup-db")
+    # And the key went in the X-Api-Key header, and lives only in this tab's session storage
+    assert listing.value.headers.get("x-api-key") == RW_KEY
+    assert page.evaluate("sessionStorage.getItem('cronbeat.apiKey')") == RW_KEY
+    assert page.evaluate("localStorage.length") == 0
+    assert page.context.cookies() == []
+    # And never in a URL (assert_clean looks at every request)
     watched.assert_clean()
 
 
