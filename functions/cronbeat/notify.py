@@ -1,12 +1,14 @@
-"""Turn one outbox item (a flip or reminder) into alerts: the SNS topic once, each channel once.
+"""Turn outbox items (flips and reminders) into alerts: the SNS topic once, each channel once.
 
 Every send sits behind a delivery record (claimed before sending, outcome stored after), so the
-stream's at-least-once hand-over never reaches a channel twice with the same alert.
+stream's at-least-once hand-over never reaches a channel twice with the same alert. A batch's
+sends run in parallel, so one receiver that hangs through its retries delays no other alert.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -123,8 +125,28 @@ class Sent:
     error: str | None = None
 
 
+MAX_PARALLEL_SENDS = 16
+"""Sends in flight at once. A hanging receiver then costs a batch one 20 s delivery budget, not one
+per record and channel: a batch of 10 flips fits the notifier's timeout, and no record's alerts
+wait behind another record's retries."""
+
+
+@dataclass(slots=True)
+class _Claimed:
+    """A delivery this invocation claimed: sent with the others, then recorded."""
+
+    entry: OutboxEntry
+    channel_id: str
+    kind: str
+    send: Callable[[Alert], Sent]
+    sent: Sent | None = None
+
+
+_Slot = DeliveryOutcome | _Claimed
+
+
 class Notifier:
-    """Send one alert to the topic and to the check's channels, each behind a delivery record."""
+    """Send alerts to the topic and to the checks' channels, each behind a delivery record."""
 
     def __init__(
         self,
@@ -141,26 +163,77 @@ class Notifier:
         self._deliver = deliver
         self._now_ms = now_ms
 
-    def notify(self, entry: OutboxEntry) -> list[DeliveryOutcome]:
-        """Publish to the topic (if there is one), then deliver to each of the check's channels."""
+    def notify_all(self, entries: Sequence[OutboxEntry]) -> list[list[DeliveryOutcome] | Exception]:
+        """Alert the topic (if there is one) and each check's channels; per entry, in order, the
+        outcomes (topic first, then channels) or the error that left the entry unfinished.
+
+        Delivery records are claimed and written one at a time; only the sends run in parallel.
+        """
+        slots = [self._claim(entry) for entry in entries]
+        claimed = [
+            slot
+            for entry_slots in slots
+            if isinstance(entry_slots, list)
+            for slot in entry_slots
+            if isinstance(slot, _Claimed)
+        ]
+        for claim, sent in zip(claimed, self._send_all(claimed), strict=True):
+            claim.sent = sent
+        return [
+            entry_slots if isinstance(entry_slots, Exception) else self._record(entry_slots)
+            for entry_slots in slots
+        ]
+
+    def _claim(self, entry: OutboxEntry) -> list[_Slot] | Exception:
+        try:
+            targets: list[tuple[str, str, Callable[[Alert], Sent]]] = []
+            if self._publish is not None:
+                targets.append((SNS_CHANNEL_ID, "sns", self._to_topic))
+            for channel in self._channels.get_many(entry.alert.check.channel_ids):
+                targets.append((channel.id, channel.kind, self._to(channel)))
+            slots: list[_Slot] = []
+            for channel_id, kind, send in targets:
+                if self._deliveries.claim(
+                    entry.check_id, entry.flip_sk, channel_id, self._now_ms()
+                ):
+                    slots.append(_Claimed(entry, channel_id, kind, send))
+                else:
+                    slots.append(
+                        DeliveryOutcome(
+                            entry.check_id, entry.flip_sk, channel_id, kind, "already-done"
+                        )
+                    )
+        except Exception as exc:  # this entry is retried; the others go on
+            return exc
+        return slots
+
+    @staticmethod
+    def _send_all(claimed: list[_Claimed]) -> list[Sent]:
+        def send(claim: _Claimed) -> Sent:
+            return claim.send(claim.entry.alert)
+
+        if len(claimed) <= 1:
+            return [send(claim) for claim in claimed]
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SENDS, len(claimed))) as pool:
+            return list(pool.map(send, claimed))
+
+    def _record(self, slots: list[_Slot]) -> list[DeliveryOutcome] | Exception:
         outcomes: list[DeliveryOutcome] = []
-        if self._publish is not None:
-            outcomes.append(self._once(entry, SNS_CHANNEL_ID, "sns", self._to_topic))
-        for channel in self._channels.get_many(entry.alert.check.channel_ids):
-            outcomes.append(self._once(entry, channel.id, channel.kind, self._to(channel)))
+        try:
+            for slot in slots:
+                outcomes.append(slot if isinstance(slot, DeliveryOutcome) else self._stored(slot))
+        except Exception as exc:  # this entry is retried; the others go on
+            return exc
         return outcomes
 
-    def _once(
-        self, entry: OutboxEntry, channel_id: str, kind: str, send: Callable[[Alert], Sent]
-    ) -> DeliveryOutcome:
-        claimed = self._deliveries.claim(entry.check_id, entry.flip_sk, channel_id, self._now_ms())
-        if not claimed:
-            return DeliveryOutcome(entry.check_id, entry.flip_sk, channel_id, kind, "already-done")
-        sent = send(entry.alert)
+    def _stored(self, claim: _Claimed) -> DeliveryOutcome:
+        sent = claim.sent
+        assert sent is not None, "every claimed delivery is sent before it is recorded"
+        entry = claim.entry
         self._deliveries.record_outcome(
             entry.check_id,
             entry.flip_sk,
-            channel_id,
+            claim.channel_id,
             outcome=sent.outcome,
             attempts=sent.attempts,
             status_code=sent.status_code,
@@ -170,8 +243,8 @@ class Notifier:
         return DeliveryOutcome(
             entry.check_id,
             entry.flip_sk,
-            channel_id,
-            kind,
+            claim.channel_id,
+            claim.kind,
             sent.outcome,
             sent.attempts,
             sent.status_code,

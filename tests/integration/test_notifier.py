@@ -58,6 +58,8 @@ class Receiver:
     script: deque[int] = field(default_factory=deque)
     received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    gate: threading.Barrier | None = None
+    """When set, each request is answered only once this many are in flight (else 503)."""
 
     def bodies(self) -> list[dict[str, Any]]:
         return [json.loads(body) for _, _, body in self.received]
@@ -73,6 +75,11 @@ def receiver() -> Iterator[Receiver]:
             with state.lock:
                 status = state.script.popleft() if state.script else 200
                 state.received.append((self.path, dict(self.headers), body))
+            if state.gate is not None:
+                try:
+                    state.gate.wait()
+                except threading.BrokenBarrierError:
+                    status = 503
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -388,6 +395,60 @@ def test_retried_batch_does_not_deliver_twice(
         ("hook-1", "already-done"),
         ("hook-2", "already-done"),
     ]
+
+
+def test_a_batch_sends_to_all_its_channels_at_once(
+    aws: Aws, notifier: ModuleType, receiver: Receiver
+) -> None:
+    # Given three flips in one batch, to checks sharing a webhook that answers only once all
+    # three requests are in flight: a notifier sending one at a time would time out the first,
+    # and one hanging receiver would hold up every later record by its whole retry budget
+    channel = webhook(aws, receiver)
+    flips = [outbox_item(aws, down_check(channels=channel.id)) for _ in range(3)]
+    receiver.gate = threading.Barrier(3, timeout=10)
+    # When the notifier receives the batch
+    failures = notify(notifier, *flips)
+    # Then each flip reached the webhook on its first attempt, and the topic once
+    assert failures == []
+    assert len(receiver.received) == 3
+    for flip in flips:
+        record = delivery(aws, flip, channel.id)
+        assert record is not None
+        assert (record["outcome"], record["attempts"]) == ({"S": "delivered"}, {"N": "1"})
+    assert sorted(attributes["check_id"]["Value"] for _, attributes in published(aws)) == sorted(
+        flip["pk"]["S"] for flip in flips
+    )
+
+
+def test_an_entry_whose_records_cannot_be_written_is_retried_alone(
+    aws: Aws, notifier: ModuleType, receiver: Receiver, logs: io.StringIO
+) -> None:
+    # Given two flips in one batch, and a delivery store that cannot claim for the first check
+    channel = webhook(aws, receiver)
+    stuck = outbox_item(aws, down_check(channels=channel.id))
+    fine = outbox_item(aws, down_check(channels=channel.id))
+
+    class Throttled(DeliveryStore):
+        def claim(self, check_id: str, flip_sk: str, channel_id: str, at_ms: int) -> bool:
+            if check_id == stuck["pk"]["S"]:
+                raise RuntimeError("throttled")
+            return super().claim(check_id, flip_sk, channel_id, at_ms)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(notifier, "DeliveryStore", Throttled)
+        # When the notifier receives the batch
+        failures = notify(notifier, stuck, fine, first_sequence=300)
+    # Then only the stuck flip is handed back, logged, and the other one was delivered
+    assert failures == ["300"]
+    [failed] = [line for line in json_lines(logs.getvalue()) if line["message"] == "alert failed"]
+    assert failed["check_id"] == stuck["pk"]["S"]
+    assert [json.loads(body)["check_id"] for _, _, body in receiver.received] == [fine["pk"]["S"]]
+    # When the stream retries it with the store working again
+    assert notify(notifier, stuck, fine, first_sequence=300) == []
+    # Then the stuck flip is delivered, and the other is not sent twice
+    assert sorted(json.loads(body)["check_id"] for _, _, body in receiver.received) == sorted(
+        [fine["pk"]["S"], stuck["pk"]["S"]]
+    )
 
 
 def test_records_that_are_not_alerts_are_ignored(

@@ -18,7 +18,13 @@ from cronbeat import runtime
 from cronbeat.channels.delivery import deliver
 from cronbeat.channels.sns import publish
 from cronbeat.clock import now_ms
-from cronbeat.notify import DeliveryOutcome, MalformedOutboxItem, Notifier, outbox_entry
+from cronbeat.notify import (
+    DeliveryOutcome,
+    MalformedOutboxItem,
+    Notifier,
+    OutboxEntry,
+    outbox_entry,
+)
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.deliveries import DeliveryStore
 
@@ -67,7 +73,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         now_ms=now_ms,
     )
     failing: list[str] = []
-    events = 0
+    pending: list[tuple[str, OutboxEntry]] = []
     for record in event.get("Records", []):
         sequence_number = str(record.get("dynamodb", {}).get("SequenceNumber", ""))
         try:
@@ -82,18 +88,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             logger.exception("outbox item unread", extra={"sequence_number": sequence_number})
             failing.append(sequence_number)
             continue
-        if entry is None:
-            continue
-        try:
-            outcomes = notifier.notify(entry)
-        except Exception:
-            logger.exception(
-                "alert failed", extra={"check_id": entry.check_id, "flip": entry.flip_sk}
+        if entry is not None:
+            pending.append((sequence_number, entry))
+    events = 0
+    results = notifier.notify_all([entry for _, entry in pending])
+    for (sequence_number, entry), result in zip(pending, results, strict=True):
+        if isinstance(result, Exception):
+            logger.error(
+                "alert failed",
+                exc_info=result,
+                extra={"check_id": entry.check_id, "flip": entry.flip_sk},
             )
             failing.append(sequence_number)
             continue
-        events += sum(_log(outcome) for outcome in outcomes)
-        if any(outcome.retry for outcome in outcomes):
+        events += sum(_log(outcome) for outcome in result)
+        if any(outcome.retry for outcome in result):
             failing.append(sequence_number)
     if events:
         # Flushed only when something was sent or failed: a retried batch publishes nothing.
