@@ -158,12 +158,20 @@ def request_body(body: str | None, is_base64: bool, limit_bytes: int) -> bytes:
     return body[:limit_bytes].encode("utf-8", errors="replace")[:limit_bytes]
 
 
+def storable(text: str, limit_chars: int) -> str:
+    """`text` cut to `limit_chars`, with what UTF-8 cannot encode (lone surrogates) as `?`.
+
+    A header the event carries as a lone surrogate would otherwise fail the DynamoDB write: a 5xx.
+    """
+    return text[:limit_chars].encode("utf-8", errors="replace").decode("utf-8")
+
+
 def remote_address(headers: Mapping[str, str], source_ip: str) -> str:
     """First X-Forwarded-For entry (without an IPv4 port), else the connection's address."""
     address = (headers.get("x-forwarded-for") or "").split(",")[0].strip() or source_ip
     if match := _IPV4_WITH_PORT.fullmatch(address):
         address = match.group(1)
-    return address[:_ADDR_LIMIT_CHARS]
+    return storable(address, _ADDR_LIMIT_CHARS)
 
 
 def make_ping(target: Target, *, rid: str | None, method: str, body: bytes) -> Ping:
@@ -200,9 +208,9 @@ def parse_request(
         raise Rejected(METHOD_NOT_ALLOWED)
     raw = request_body(body, is_base64, body_limit_bytes)
     sender = Sender(
-        scheme=(headers.get("x-forwarded-proto") or "http")[:_SCHEME_LIMIT_CHARS],
+        scheme=storable(headers.get("x-forwarded-proto") or "http", _SCHEME_LIMIT_CHARS),
         remote_addr=remote_address(headers, source_ip),
-        ua=(headers.get("user-agent") or "")[:UA_LIMIT_CHARS],
+        ua=storable(headers.get("user-agent") or "", UA_LIMIT_CHARS),
     )
     ping = make_ping(target, rid=rid, method=method, body=raw)
     return PingRequest(target, ping, sender, create=query.get("create") == "1")

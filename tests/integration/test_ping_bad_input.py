@@ -133,6 +133,29 @@ def test_a_non_utf8_body_is_stored_raw_and_filters_still_decide(aws: Aws) -> Non
     assert (ping["body"], ping["kind"]) == ({"B": raw}, {"S": "fail"})
 
 
+def test_headers_utf8_cannot_encode_are_recorded_with_a_question_mark(
+    aws: Aws, check: Check
+) -> None:
+    # Given a check
+    # When the sender's headers carry lone surrogates, as a JSON event may
+    response = send(
+        URL,
+        headers={
+            "user-agent": "curl\ud800/8",
+            "x-forwarded-for": "198.51.100.\udfff",
+            "x-forwarded-proto": "\ud83dhttps",
+        },
+    )
+    # Then the ping counts, each header kept with `?` in place of what could not be stored
+    assert response["statusCode"] == 200
+    [ping] = history(aws)
+    assert (ping["ua"], ping["ip"], ping["scheme"]) == (
+        {"S": "curl?/8"},
+        {"S": "198.51.100.?"},
+        {"S": "?https"},
+    )
+
+
 def test_a_body_that_is_not_valid_base64_is_stored_as_sent(aws: Aws, check: Check) -> None:
     # Given a check
     event = ping_event(URL, method="POST", body="not base64 at all!")
