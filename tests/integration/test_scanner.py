@@ -78,7 +78,7 @@ def test_simple_check_past_its_grace_goes_down_once(aws: Aws, scanner: ModuleTyp
     assert summary["checks_scanned"] == 1
 
 
-def test_scan_reads_its_segments_in_parallel_eventually_consistent_and_projected(
+def test_sweep_scans_segments_in_parallel_and_flips_in_one_conditional_transaction(
     aws: Aws, scanner: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 3 scan segments configured, ten healthy checks and one overdue check
@@ -118,9 +118,18 @@ def test_scan_reads_its_segments_in_parallel_eventually_consistent_and_projected
     }
     assert {"id", "status", "last_ping", "timeout", "grace", "last_alert_at", "rev"} <= projected
     assert {"desc", "n_pings", "created"}.isdisjoint(projected)
-    # And the sweep saw every check and flipped the overdue one
+    # And the sweep saw every check, and flipped the overdue one in one transaction: the check
+    # update, conditioned on the status and last ping it read, and the flip item
     assert (summary["checks_scanned"], summary["flips_written"]) == (11, 1)
     assert stored(aws, overdue.id)[0].status == "down"
+    [write] = [call.params for call in calls if call.operation != "Scan"]
+    assert [next(iter(item)) for item in write["TransactItems"]] == ["Update", "Put"]
+    update = write["TransactItems"][0]["Update"]
+    assert update["Key"] == {"id": {"S": overdue.id}}
+    conditioned = {update["ExpressionAttributeNames"][name] for name in ("#status", "#last_ping")}
+    assert conditioned == {"status", "last_ping"}
+    assert update["ConditionExpression"] == "#status = :was AND #last_ping = :last_ping"
+    assert update["ExpressionAttributeValues"][":last_ping"] == {"N": str(T - 3 * HOUR)}
 
 
 def test_check_within_its_grace_is_left_alone(aws: Aws, scanner: ModuleType) -> None:
