@@ -21,6 +21,14 @@ NOTIFIED_ITEM_TYPES = ("flip", "reminder")
 
 STREAM_RETRY_ATTEMPTS = 5
 STREAM_MAX_RECORD_AGE = Duration.hours(6)
+STREAM_BATCH_SIZE = 10
+
+NOTIFIER_TIMEOUT = Duration.minutes(15)
+"""Lambda's maximum. The alerts of a batch, and the sends of each alert (the topic, then each of
+the check's channels), go out one after another, and a channel that never answers uses its whole
+delivery budget (20 s, `cronbeat.channels.delivery.BUDGET_S`): 10 alerts × 4 sends × 20 s = 800 s
+still fit. An invocation that times out is retried whole, so a shorter timeout could fail the
+same batch every time. The timeout itself costs nothing: Lambda bills the time that runs."""
 
 
 class Alerts(Construct):
@@ -103,8 +111,7 @@ class Alerts(Construct):
             defaults=defaults.with_environment(CRONBEAT_ALERTS_TOPIC_ARN=self.topic.topic_arn),
             handler="cronbeat.handlers.notifier.handler",
             description="Delivers flips and reminders to the alerts topic and the check's channels",
-            # Room for webhook retries with backoff inside one batch.
-            timeout=Duration.seconds(60),
+            timeout=NOTIFIER_TIMEOUT,
         )
         # Claim and record deliveries (UpdateItem), read a check's channels (BatchGetItem) and
         # its last output (Query on its partition).
@@ -115,7 +122,7 @@ class Alerts(Construct):
             sources.DynamoEventSource(
                 storage.events,
                 starting_position=lambda_.StartingPosition.LATEST,
-                batch_size=10,
+                batch_size=STREAM_BATCH_SIZE,
                 filters=[
                     lambda_.FilterCriteria.filter(
                         {

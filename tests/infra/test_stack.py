@@ -170,6 +170,8 @@ def test_function_defaults(synth: Synth, handler: str) -> None:
         "CRONBEAT_MIN_PERIOD",
     ):
         assert name in variables, f"{function_id} lacks {name}"
+    # And the base URL its links (alerts, ping URLs) start with is the deployed API's
+    assert variables["CRONBEAT_BASE_URL"] == synth.outputs["ApiUrl"]["Value"]
     assert variables["POWERTOOLS_SERVICE_NAME"] == "cronbeat"
     assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Cronbeat"
     assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
@@ -241,6 +243,20 @@ def test_notifier_reads_only_flip_and_reminder_inserts(synth: Synth) -> None:
     )
     mapping = next(iter(synth.of_type("AWS::Lambda::EventSourceMapping").values()))
     assert 0 < mapping["Properties"]["MaximumRetryAttempts"] <= 10
+
+
+def test_notifier_outlasts_a_batch_of_alerts_to_receivers_that_never_answer(synth: Synth) -> None:
+    from cronbeat.channels.delivery import BUDGET_S
+
+    # Given the notifier and the batch size of its stream mapping
+    notifier_id, notifier = synth.function(NOTIFIER)
+    mapping = next(iter(synth.of_type("AWS::Lambda::EventSourceMapping").values()))
+    batch_size = mapping["Properties"]["BatchSize"]
+    # When every alert of a full batch goes to the topic and three channels, one after another,
+    # and each send takes its whole delivery budget
+    worst_s = batch_size * 4 * BUDGET_S
+    # Then the invocation still ends before its timeout, which Lambda allows
+    assert worst_s <= notifier["Timeout"] <= 900, notifier_id
 
 
 # --- Alerts -----------------------------------------------------------------------------------
