@@ -22,7 +22,7 @@ class Alert:
     last_output: bytes = b""
     """Tail of the most recent ping body; messages show at most its last 1,000 bytes."""
     dashboard_url: str = ""
-    """Link to this check in the dashboard or API; empty when unknown."""
+    """Link to this check's page in the dashboard (`<base>/#check/<id>`); empty when unknown."""
 
     @property
     def kind(self) -> str:
