@@ -189,7 +189,10 @@ class Notifier:
             targets: list[tuple[str, str, Callable[[Alert], Sent]]] = []
             if self._publish is not None:
                 targets.append((SNS_CHANNEL_ID, "sns", self._to_topic))
-            for channel in self._channels.get_many(entry.alert.check.channel_ids):
+            # Each channel once: every claim is taken before any send, so a repeated id would
+            # find its own pending claim and send twice.
+            channel_ids = list(dict.fromkeys(entry.alert.check.channel_ids))
+            for channel in self._channels.get_many(channel_ids):
                 targets.append((channel.id, channel.kind, self._to(channel)))
             slots: list[_Slot] = []
             for channel_id, kind, send in targets:

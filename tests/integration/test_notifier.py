@@ -420,6 +420,19 @@ def test_a_batch_sends_to_all_its_channels_at_once(
     )
 
 
+def test_a_channel_listed_twice_gets_the_alert_once(
+    aws: Aws, notifier: ModuleType, receiver: Receiver
+) -> None:
+    # Given a check whose stored channel list names the same webhook twice
+    channel = webhook(aws, receiver)
+    flip = outbox_item(aws, down_check(channels=f"{channel.id},{channel.id}"))
+    # When the notifier receives the flip
+    failures = notify(notifier, flip)
+    # Then the webhook gets it once
+    assert failures == []
+    assert len(receiver.received) == 1
+
+
 def test_an_entry_whose_records_cannot_be_written_is_retried_alone(
     aws: Aws, notifier: ModuleType, receiver: Receiver, logs: io.StringIO
 ) -> None:
