@@ -94,13 +94,21 @@ def test_body_that_is_not_an_object_is_refused_before_the_key(api: Api, path: st
     assert (reply.status, reply.error) == (400, "json validation error: value is not an object")
 
 
+BEYOND_THE_PARSER = {
+    "nested too deep": '{"name": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "integer too long": '{"timeout": ' + "9" * 5_000 + "}",
+}
+
+
+@pytest.mark.parametrize("raw", BEYOND_THE_PARSER.values(), ids=BEYOND_THE_PARSER.keys())
 @pytest.mark.parametrize("path", ["checks/", f"{UNKNOWN}/pause", "channels/"])
 @pytest.mark.parametrize("key", ["", RO_KEY, None])
-def test_body_nested_too_deep_to_parse_is_a_400(api: Api, path: str, key: str | None) -> None:
-    # When a POST body nests deeper than the JSON parser goes, with no key, a read-only key or
-    # the read-write key
-    deep = '{"name": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    reply = api.post(path, raw=deep, key=key)
+def test_body_the_json_parser_gives_up_on_is_a_400(
+    api: Api, path: str, key: str | None, raw: str
+) -> None:
+    # When a POST body is JSON that Python's parser refuses (nested too deep, or an integer too
+    # long to convert), with no key, a read-only key or the read-write key
+    reply = api.post(path, raw=raw, key=key)
     # Then it is an unreadable body, not a server error
     assert (reply.status, reply.error) == (400, "could not parse request body")
 

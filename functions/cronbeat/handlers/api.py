@@ -136,8 +136,9 @@ def _undecodable(_: UnicodeDecodeError) -> Response[Any]:
     return _error(400, UNPARSABLE)
 
 
-def _too_deep(error: RecursionError) -> Response[Any]:
-    """A body nested deeper than the JSON parser goes is unreadable; other recursion is a bug."""
+def _unreadable(error: Exception) -> Response[Any]:
+    """What Powertools' body parsing lets through: JSON nested deeper than the parser goes, or an
+    integer too long to convert, is an unreadable body. Anything else is a bug, raised again."""
     try:
         _posted_object()
     except BadRequest as refused:
@@ -148,7 +149,7 @@ def _too_deep(error: RecursionError) -> Response[Any]:
 app.exception_handler(ApiError)(_refused)
 app.exception_handler(RequestValidationError)(_invalid)
 app.exception_handler(UnicodeDecodeError)(_undecodable)
-app.exception_handler(RecursionError)(_too_deep)
+app.exception_handler([RecursionError, ValueError])(_unreadable)
 
 
 def _no_route(_: NotFoundError) -> Response[Any]:
