@@ -51,6 +51,8 @@ EXPECTED_ORDER = [
     ("archive-s3", "paused"),
 ]
 FAILED_OUTPUT = "pg_dump: error: connection to server failed: Connection refused"
+BUSY_RUNS = 60
+"""ingest-events' finished runs: 120 pings, more than the API's default page of 100."""
 
 
 def _poll(condition: Callable[[], bool], what: str, within_s: float) -> None:
@@ -106,8 +108,8 @@ def _seed(server: DevServer) -> dict[str, dict[str, Any]]:
     }
     run(checks["backup-db"], 0, "dumped 42 tables\n")
     run(checks["backup-db"], 1, FAILED_OUTPUT + "\n")
-    for i in range(22):
-        run(checks["ingest-events"], 3 if i == 16 else 0, f"ingested batch {i}\n")
+    for i in range(BUSY_RUNS):
+        run(checks["ingest-events"], 3 if i == BUSY_RUNS - 6 else 0, f"ingested batch {i}\n")
     _ping(server, f"{checks['ingest-events']['ping_url']}/start?rid={uuid.uuid4()}")
     run(checks["rotate-logs"], 0, "rotated 7 files\n")
     _ping(server, checks["nightly-report"]["ping_url"])
@@ -376,6 +378,26 @@ def test_check_view_shows_schedule_stats_runs_output_uptime_and_ping_urls(
     watched.assert_clean()
 
 
+def test_week_figures_count_every_run_of_a_busy_check(watched: Watched) -> None:
+    # Given a check with more pings than the API lists by default
+    page = open_dashboard(watched)
+
+    # When the user opens it
+    page.get_by_role("link", name="ingest-events").click()
+
+    # Then the 7-day figures count all its runs, and need no note on how far back they reach
+    stats = page.locator("#week-stats")
+    expect(stats.locator("div", has_text="Runs").locator("dd")).to_have_text(
+        f"{BUSY_RUNS} (1 failed)"
+    )
+    expect(stats.locator("div", has_text="Success rate").locator("dd")).to_have_text("98.3 %")
+    expect(page.locator("#week-note")).to_have_count(0)
+    # And the runs table starts with the newest entries, the rest a click away
+    expect(page.locator("table.runs tbody tr.run-row")).to_have_count(25)
+    expect(page.get_by_role("button", name=f"Show all {BUSY_RUNS + 1} entries")).to_be_visible()
+    watched.assert_clean()
+
+
 def test_keyboard_alone_opens_a_check_and_comes_back(watched: Watched) -> None:
     # Given the overview
     page = open_dashboard(watched)
@@ -469,6 +491,6 @@ def test_fits_a_phone_screen(watched: Watched) -> None:
     expect(page.locator("tr", has_text="backup-db").locator(".status")).to_have_text("down")
     # And the check view too
     page.get_by_role("link", name="ingest-events").click()
-    expect(page.locator("table.runs tbody tr.run-row")).to_have_count(23)
+    expect(page.locator("table.runs tbody tr.run-row")).to_have_count(25)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     watched.assert_clean()
