@@ -12,7 +12,7 @@ from cronbeat.domain.model import Check, Flip
 from cronbeat.store.checks import CheckStore
 from cronbeat.store.events import flip_item
 from tests.conftest import Aws
-from tests.integration.api_requests import BASE, Api
+from tests.integration.api_requests import BASE, Api, api_event, send
 
 RID = "5d3f1d6e-8c1b-4a7e-9b2c-0e1f2a3b4c5d"
 T0 = 1_767_225_600_000
@@ -72,6 +72,22 @@ def test_ping_body_is_served_as_text(api: Api) -> None:
     assert with_body.headers["content-type"].startswith("text/plain")
     assert with_body.text == "Traceback: boom\nexit 1\n"
     assert [without.status, missing.status, garbage.status] == [404, 404, 404]
+
+
+def test_ping_body_that_is_not_utf8_comes_back_byte_for_byte(api: Api) -> None:
+    # Given a job that sent output that is not UTF-8 (a Latin-1 log, a stray binary byte)
+    code = api.create(name="job")["uuid"]
+    raw = b"caf\xe9 \xff\xfe done\x00\n"
+    event = api_event(
+        "POST", f"/ping/{code}/fail", body=raw, headers={"content-type": "application/octet-stream"}
+    )
+    assert send(event).status == 200
+    # When its body is fetched
+    reply = api.get(f"checks/{code}/pings/1/body")
+    # Then the stored bytes come back unchanged, as text/plain
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/plain")
+    assert reply.body == raw
 
 
 def test_read_only_key_reads_history_by_unique_key(api: Api, readonly: Api) -> None:
