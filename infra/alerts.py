@@ -23,12 +23,12 @@ STREAM_RETRY_ATTEMPTS = 5
 STREAM_MAX_RECORD_AGE = Duration.hours(6)
 STREAM_BATCH_SIZE = 10
 
-NOTIFIER_TIMEOUT = Duration.minutes(15)
-"""Lambda's maximum. The alerts of a batch, and the sends of each alert (the topic, then each of
-the check's channels), go out one after another, and a channel that never answers uses its whole
-delivery budget (20 s, `cronbeat.channels.delivery.BUDGET_S`): 10 alerts × 4 sends × 20 s = 800 s
-still fit. An invocation that times out is retried whole, so a shorter timeout could fail the
-same batch every time. The timeout itself costs nothing: Lambda bills the time that runs."""
+NOTIFIER_TIMEOUT = Duration.minutes(3)
+"""Room for a batch's sends when no receiver answers. Each send (the topic, each of the check's
+channels) may take its whole delivery budget (20 s, `cronbeat.channels.delivery.BUDGET_S`), 16 at
+a time (`cronbeat.notify.MAX_PARALLEL_SENDS`): 10 alerts × 4 sends is 3 rounds, 60 s, before the
+claims and records around them, so 60 s would cut that batch off and Lambda would retry it whole.
+Three minutes fit 9 rounds. The timeout costs nothing in itself: Lambda bills the time that runs."""
 
 
 class Alerts(Construct):

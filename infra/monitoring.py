@@ -241,8 +241,12 @@ class Monitoring(Construct):
                 log_groups=every_function,
                 query_string=logs.QueryString(
                     fields=["@timestamp", "@log", "level", "check_id", "kind", "message"],
+                    # Failure pings, errors the code logs, and invocations that failed or timed
+                    # out: in JSON log format Lambda reports those in the `platform.report`
+                    # record's status, not in a "Task timed out" text line.
                     filter_statements=[
                         'kind = "fail" or level = "ERROR" or level = "CRITICAL" '
+                        'or record.status in ["error", "failure", "timeout"] '
                         "or @message like /Task timed out/"
                     ],
                     sort="@timestamp desc",
