@@ -301,6 +301,12 @@ def _run_the_monitor(aws: Aws, recorder: Recorder, receiver_url: str) -> None:
         _ok(api.ping(f"{ping_key}/backup"))  # by slug: down -> up
         _ok(api.ping(f"{ping_key}/restore?create=1"), 201)  # a new check with every channel
         _ok(api.ping("00000000-0000-4000-8000-000000000000"), 404)
+    with recorder.running(API):
+        restored = next(c for c in _ok(api.get("checks/"))["checks"] if c["slug"] == "restore")
+        _ok(api.post(f"checks/{restored['uuid']}", {"slug": "restored"}))
+    with recorder.running(PING):
+        # The slug's own id is taken by the renamed check: it is read, and a new id is made.
+        _ok(api.ping(f"{ping_key}/restore?create=1"), 201)
 
     now = clock.now_ms() // 1000 * 1000
     overdue = simple_check(last_ping_ms=now - 2 * HOUR)
