@@ -78,17 +78,43 @@ def test_a_status_change_is_one_transaction_after_the_refused_update(aws: Aws) -
     assert len(flips(aws)) == 1
 
 
-def test_a_failure_reads_once_then_writes_one_transaction(aws: Aws) -> None:
+def test_a_failure_that_flips_is_refused_once_then_writes_one_transaction(aws: Aws) -> None:
     # Given an up check
     put_check(aws, status="up", last_ping_ms=1_000)
-    # When a failure arrives (failures have no fast path: they usually flip)
+    # When a failure arrives (the read-free plan expects a check already down)
     with dynamodb_calls() as calls:
         send(f"{URL}/fail")
-    # Then one consistent read and one transaction with the flip
-    assert operations(calls) == ["GetItem", "TransactWriteItems"]
-    assert calls[0].params["ConsistentRead"] is True
+    # Then the refused update hands back the item, and one transaction writes the flip
+    assert operations(calls) == ["UpdateItem", "TransactWriteItems"]
     assert len(calls[1].params["TransactItems"]) == 3
     assert stored_check(aws).status == "down"
+
+
+def test_failures_through_an_outage_cost_one_update_and_one_put(aws: Aws) -> None:
+    # Given a check already down
+    put_check(aws, status="down", last_ping_ms=1_000, failure_streak=1)
+    # When the job keeps failing
+    with dynamodb_calls() as calls:
+        send(f"{URL}/fail")
+        send(f"{URL}/3")
+    # Then each failure is the common case: one update and one history item, no read
+    assert operations(calls) == ["UpdateItem", "PutItem"] * 2
+    assert stored_check(aws).failure_streak == 3
+    assert stored_check(aws).last_exit == 3
+
+
+def test_start_then_finish_without_rid_costs_one_update_and_one_put_each(aws: Aws) -> None:
+    # Given an up check, and a job reporting start and finish the plain curl way (no rid)
+    put_check(aws, status="up", last_ping_ms=1_000)
+    # When it starts and then succeeds
+    with dynamodb_calls() as calls:
+        send(f"{URL}/start")
+        send(f"{URL}/0")
+    # Then both pings take the read-free path, and the run's duration is recorded
+    assert operations(calls) == ["UpdateItem", "PutItem"] * 2
+    check = stored_check(aws)
+    assert not check.started
+    assert check.last_duration_ms is not None
 
 
 def test_a_slug_ping_adds_one_index_query(aws: Aws) -> None:

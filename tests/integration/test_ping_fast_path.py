@@ -46,7 +46,7 @@ checks = st.builds(
     last_start_ms=st.none() | st.none() | maybe_time,
     last_start_rid=maybe_rid,
     last_exit=st.none() | st.integers(min_value=0, max_value=255),
-    last_duration_ms=st.none() | st.integers(min_value=0, max_value=10_000),
+    last_duration_ms=st.none() | st.integers(min_value=1, max_value=10_000),
     n_pings=small,
     failure_streak=small,
     success_streak=small,
@@ -59,6 +59,9 @@ checks = st.builds(
     success_kw=keywords,
     failure_kw=keywords,
     start_kw=keywords,
+).map(
+    # A run id exists only with its open run: every start sets both, every close clears both.
+    lambda check: check if check.last_start_ms is not None else replace(check, last_start_rid=None)
 )
 
 

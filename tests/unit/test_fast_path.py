@@ -7,19 +7,33 @@ from cronbeat.domain.model import Ping
 from tests.unit.checks import T0, make_check
 
 
-def test_failures_have_no_read_free_plan() -> None:
-    assert fast_path(Ping.fail()) is None
-    assert fast_path(Ping.exit_code(3)) is None
+def test_failure_has_a_read_free_plan_only_on_a_check_already_down() -> None:
+    plan = fast_path(Ping.fail())
+    assert plan is not None
+    assert plan.kind == "fail"
+    assert plan.admits(make_check(status="down"))
+    assert plan.admits(make_check(status="down", last_start_ms=T0, last_start_rid="r1"))
+    assert not plan.admits(make_check(status="up"))
+    assert not plan.admits(make_check(status="paused"))
 
 
-def test_plain_success_needs_an_up_check_with_no_open_run() -> None:
+def test_failure_with_rid_needs_its_own_run_or_none_open() -> None:
+    plan = fast_path(Ping.exit_code(3, rid="r1"))
+    assert plan is not None
+    assert plan.admits(make_check(status="down"))
+    assert plan.admits(make_check(status="down", last_start_ms=T0, last_start_rid="r1"))
+    assert not plan.admits(make_check(status="down", last_start_ms=T0, last_start_rid="r2"))
+
+
+def test_plain_success_needs_an_up_check_and_closes_any_open_run() -> None:
     plan = fast_path(Ping.success())
     assert plan is not None
     assert plan.kind == "success"
     assert plan.admits(make_check(status="up"))
+    assert plan.admits(make_check(status="up", last_start_ms=T0))
+    assert plan.admits(make_check(status="up", last_start_ms=T0, last_start_rid="r1"))
     assert not plan.admits(make_check(status="new"))
     assert not plan.admits(make_check(status="down"))
-    assert not plan.admits(make_check(status="up", last_start_ms=T0))
 
 
 def test_success_with_rid_needs_the_matching_open_run() -> None:

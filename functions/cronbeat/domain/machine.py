@@ -159,7 +159,7 @@ def _evaluate_down(check: Check, at_ms: int, started: bool) -> Evaluation:
     return Evaluation("down", started, replace(check, last_alert_ms=at_ms), reminder=True)
 
 
-RunGuard = Literal["none_open", "rid_open"]
+RunGuard = Literal["none_open", "rid_open", "rid_open_or_none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +178,7 @@ class FastPath:
     """The ping is not a POST, so the check must not be limited to POST."""
     no_body_filter: bool
     run: RunGuard | None
-    """For finishes: no run open, or a run open with this ping's rid (None: don't care)."""
+    """For finishes: no run open, a run open with this ping's rid, either (None: don't care)."""
     rid: str | None
 
     def admits(self, check: Check) -> bool:
@@ -195,21 +195,27 @@ class FastPath:
             return check.last_start_ms is None
         if self.run == "rid_open":
             return check.last_start_ms is not None and check.last_start_rid == self.rid
+        if self.run == "rid_open_or_none":
+            return check.last_start_ms is None or check.last_start_rid == self.rid
         return True
 
 
 def fast_path(ping: Ping) -> FastPath | None:
-    """The read-free plan for the common pings: success on an up check, start, and log.
+    """The read-free plan for pings that cannot change the status they expect to find.
 
-    Failures take the general path: they usually flip, and when they do not, a read is cheap
-    next to the alert that usually follows.
+    Success on an up check (closing its run when the rid matches or none is given), failure on a
+    check already down (the pings of a job failing through an outage), start, and log. A finish
+    the plan covers leaves a duration only when it closed a run. Other failures take the general
+    path: they usually flip, and a read is cheap next to the alert that follows.
     """
     not_post = ping.method != "POST"
     if ping.action == "start":
         return FastPath("start", None, not_post, False, None, None)
     if ping.action == "log":
         return FastPath("log", None, not_post, False, None, None)
+    # Without a rid a finish closes whatever run is open; with one, only its own run.
     if ping.action == "success":
-        run: RunGuard = "rid_open" if ping.rid is not None else "none_open"
+        run: RunGuard | None = "rid_open" if ping.rid is not None else None
         return FastPath("success", "up", not_post, not ping.explicit, run, ping.rid)
-    return None
+    run = "rid_open_or_none" if ping.rid is not None else None
+    return FastPath("fail", "down", not_post, False, run, ping.rid)

@@ -139,6 +139,11 @@ def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
     elif plan.run == "rid_open":
         conditions.append(f"attribute_exists({last_start})")
         conditions.append(f"{last_start_rid} = {x.value('rid', plan.rid or '')}")
+    elif plan.run == "rid_open_or_none":
+        conditions.append(
+            f"(attribute_not_exists({last_start})"
+            f" OR {last_start_rid} = {x.value('rid', plan.rid or '')})"
+        )
 
     zero, one, now = x.value("zero", 0), x.value("one", 1), x.value("now", at_ms)
     sets = [
@@ -152,20 +157,25 @@ def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
             sets.append(f"{last_start_rid} = {x.value('ping_rid', ping.rid)}")
         else:
             removes.append(last_start_rid)
-    elif plan.kind == "success":
-        streak = x.name("success_streak")
+    elif plan.kind in ("success", "fail"):
+        counted, reset = ("success_streak", "failure_streak")
+        if plan.kind == "fail":
+            counted, reset = reset, counted
+        streak = x.name(counted)
         sets.append(f"{x.name('last_ping')} = {now}")
         sets.append(f"{streak} = if_not_exists({streak}, {zero}) + {one}")
-        removes.append(x.name("failure_streak"))
+        removes.append(x.name(reset))
         if ping.exit_status is not None:
             sets.append(f"{x.name('last_exit')} = {x.value('exit', ping.exit_status)}")
         else:
             removes.append(x.name("last_exit"))
-        if plan.run == "rid_open":
-            sets.append(f"{x.name('last_duration')} = {now} - {last_start}")
-            removes.extend((last_start, last_start_rid))
-        else:
+        if plan.run == "none_open":
             removes.append(x.name("last_duration"))
+        else:
+            # Closes the open run, if any; with none open the duration is 0, which the codec
+            # reads as "no duration" (a finish that closed no run leaves none).
+            sets.append(f"{x.name('last_duration')} = {now} - if_not_exists({last_start}, {now})")
+            removes.extend((last_start, last_start_rid))
     return x.request(" AND ".join(conditions), sets, removes)
 
 
@@ -328,7 +338,7 @@ class CheckStore:
     ) -> PingOutcome:
         """Record the history item of a ping the fast path applied (`new` is the check after it)."""
         check = from_item(new)
-        duration = check.last_duration_ms if plan.run == "rid_open" else None
+        duration = check.last_duration_ms if plan.kind in ("success", "fail") else None
         history = self._history(check, plan.kind, ping, at_ms, sender, duration)
         self._db.put_item(TableName=self._events, Item=history)
         return PingOutcome(check, plan.kind, duration, None)

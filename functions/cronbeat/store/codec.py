@@ -101,6 +101,9 @@ def from_item(item: Item) -> Check:
         name = FIELD.get(attribute)
         if name is not None:
             values[name] = decode_value(raw)
+    if values.get("last_duration_ms") == 0:
+        # The read-free ping path writes 0 when a finish closed no run: there is no duration.
+        values["last_duration_ms"] = None
     return Check(**values)
 
 
