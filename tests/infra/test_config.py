@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,3 +79,44 @@ def test_tracing_setting_turns_on_active_tracing() -> None:
     assert len(functions) == 4
     for function in functions:
         assert stack.resolve(function.tracing_config) == {"mode": "Active"}
+
+
+def test_throttle_and_retention_settings_reach_the_stage_and_every_log_group() -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk.aws_apigatewayv2 import CfnStage
+    from aws_cdk.aws_logs import CfnLogGroup
+    from infra.app import build
+
+    # Given the stack built with its own throttling and log retention (constructed, not bundled)
+    context = {
+        "throttleRate": "7",
+        "throttleBurst": "70",
+        "logRetentionDays": "90",
+        "aws:cdk:bundling-stacks": [],
+    }
+    stack: Stack = build(App(context=context))
+    children = stack.node.find_all()
+    # Then the stage throttles at those rates
+    (stage,) = [child for child in children if isinstance(child, CfnStage)]
+    settings = stack.resolve(stage.default_route_settings)
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (7, 70)
+    # And every log group (four functions and the access log) keeps 90 days
+    groups = [child for child in children if isinstance(child, CfnLogGroup)]
+    assert len(groups) == 5
+    assert {group.retention_in_days for group in groups} == {90}
+
+
+def test_cdk_runs_the_app_with_the_pinned_cli() -> None:
+    root = Path(__file__).resolve().parents[2]
+    # Given cdk.json and package.json
+    app = json.loads((root / "cdk.json").read_text())["app"]
+    cli = json.loads((root / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    locked = json.loads((root / "package-lock.json").read_text())
+    # Then the CDK CLI runs infra/app.py
+    assert app.split()[-1] == "infra/app.py"
+    # And the CLI is pinned to a 2.x release of at least 2.1148 (3.x rejects these assemblies)
+    match = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", cli)
+    assert match is not None, cli
+    assert int(match.group(1)) == 2
+    assert int(match.group(2)) >= 1148
+    assert locked["packages"]["node_modules/aws-cdk"]["version"] == cli
