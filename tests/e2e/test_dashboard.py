@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
 
+from cronbeat.api.shapes import unique_key
 from tests.e2e.devserver import ROOT, DevServer, start
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -440,6 +441,36 @@ def test_a_read_only_key_is_enough(watched: Watched) -> None:
     expect(page.get_by_text("This key is read-only")).to_be_visible()
     expect(page.get_by_label("Success", exact=True)).to_have_count(0)
     watched.assert_clean()
+
+
+def test_an_alert_link_opens_its_check_with_a_read_only_key(
+    watched: Watched, dev: DevServer
+) -> None:
+    # Given an alert's link to a check, <base>/#check/<uuid>, and only the read-only key,
+    # under which the API names checks by unique_key
+    uuids = {c["name"]: c["uuid"] for c in _api(dev, "GET", "checks/")["checks"]}
+    page = watched.page
+    page.goto(f"{watched.origin}/#check/{uuids['backup-db']}")
+
+    # When the user pastes the read-only key
+    page.get_by_label("API key").fill(RO_KEY)
+    page.get_by_role("button", name="Open").click()
+
+    # Then that check's view opens, under its unique_key, with its runs
+    expect(page.get_by_role("heading", level=2)).to_have_text("backup-db")
+    expect(page).to_have_url(re.compile(f"#check/{unique_key(uuids['backup-db'])}$"))
+    expect(page.locator("table.runs tbody tr.run-row")).to_have_count(2)
+
+    # When another alert link is opened in the same tab
+    page.goto(f"{watched.origin}/#check/{uuids['rotate-logs'].upper()}")
+    # Then that check opens too
+    expect(page.get_by_role("heading", level=2)).to_have_text("rotate-logs")
+    expect(page).to_have_url(re.compile(f"#check/{unique_key(uuids['rotate-logs'])}$"))
+    # And a uuid that names no check is still not found
+    page.goto(f"{watched.origin}/#check/{uuid.uuid4()}")
+    expect(page.get_by_role("heading", level=2)).to_have_text("Check not found")
+    # (the browser itself logs the 404s of that id's pings and flips; nothing else may be logged)
+    watched.assert_clean(allowed_errors=("status of 404",))
 
 
 def test_the_key_stays_in_the_tab_and_goes_only_in_a_header(watched: Watched) -> None:
