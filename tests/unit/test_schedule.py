@@ -5,27 +5,35 @@ from __future__ import annotations
 import pytest
 
 from cronbeat.domain.errors import InvalidSchedule, InvalidTimezone
-from cronbeat.domain.schedule import down_after_ms, due_ms, next_fire_ms, validate_schedule, zone
+from cronbeat.domain.machine import evaluate
+from cronbeat.domain.schedule import due_ms, next_fire_ms, validate_schedule, zone
 from tests.unit.checks import HOUR, MINUTE, T0, at, make_check
 
 
 def test_simple_check_is_due_one_timeout_after_its_last_ping() -> None:
     # Given a check expected every hour with 10 minutes of grace
-    check = make_check(timeout_s=3600, grace_s=600)
+    check = make_check(status="up", timeout_s=3600, grace_s=600, last_ping_ms=T0)
     # When it last pinged at T0
     # Then it is due an hour later and goes down ten minutes after that
     assert due_ms(check, T0) == T0 + HOUR
-    assert down_after_ms(check, T0) == T0 + HOUR + 10 * MINUTE
+    assert evaluate(check, T0).down_at_ms == T0 + HOUR + 10 * MINUTE
 
 
 def test_cron_check_is_due_at_the_next_fire_in_its_own_zone() -> None:
     # Given a nightly 02:00 job in Riga
-    check = make_check(kind="cron", schedule="0 2 * * *", tz="Europe/Riga", grace_s=600)
-    # When it last pinged at 02:00:40 local on 14 January
     last = at("2026-01-14 02:00:40", "Europe/Riga")
+    check = make_check(
+        status="up",
+        kind="cron",
+        schedule="0 2 * * *",
+        tz="Europe/Riga",
+        grace_s=600,
+        last_ping_ms=last,
+    )
+    # When it last pinged at 02:00:40 local on 14 January
     # Then the next fire is 02:00 local the next day, and down comes after the grace
     assert due_ms(check, last) == at("2026-01-15 02:00", "Europe/Riga")
-    assert down_after_ms(check, last) == at("2026-01-15 02:10", "Europe/Riga")
+    assert evaluate(check, last).down_at_ms == at("2026-01-15 02:10", "Europe/Riga")
 
 
 def test_a_ping_exactly_on_a_fire_time_waits_for_the_following_fire() -> None:

@@ -159,7 +159,7 @@ def _evaluate_down(check: Check, at_ms: int, started: bool) -> Evaluation:
     return Evaluation("down", started, replace(check, last_alert_ms=at_ms), reminder=True)
 
 
-RunGuard = Literal["none_open", "rid_open", "rid_open_or_none"]
+RunGuard = Literal["rid_open", "rid_open_or_none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +178,7 @@ class FastPath:
     """The ping is not a POST, so the check must not be limited to POST."""
     no_body_filter: bool
     run: RunGuard | None
-    """For finishes: no run open, a run open with this ping's rid, either (None: don't care)."""
+    """For finishes: a run open with this ping's rid, or that or none (None: don't care)."""
     rid: str | None
 
     def admits(self, check: Check) -> bool:
@@ -191,8 +191,6 @@ class FastPath:
             return False
         if self.no_body_filter and check.filter_http_body:
             return False
-        if self.run == "none_open":
-            return check.last_start_ms is None
         if self.run == "rid_open":
             return check.last_start_ms is not None and check.last_start_rid == self.rid
         if self.run == "rid_open_or_none":

@@ -58,8 +58,3 @@ def due_ms(check: Check, since_ms: int) -> int:
     if check.kind == "cron":
         return next_fire_ms(check.schedule, check.tz, since_ms)
     return since_ms + check.timeout_s * SECOND_MS
-
-
-def down_after_ms(check: Check, since_ms: int) -> int:
-    """The moment a check last pinged at `since_ms` goes down: due time plus grace."""
-    return due_ms(check, since_ms) + check.grace_s * SECOND_MS

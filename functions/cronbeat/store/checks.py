@@ -134,9 +134,7 @@ def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
             f"(attribute_not_exists({body_filter}) OR {body_filter} = {x.value('false', False)})"
         )
     last_start, last_start_rid = x.name("last_start"), x.name("last_start_rid")
-    if plan.run == "none_open":
-        conditions.append(f"attribute_not_exists({last_start})")
-    elif plan.run == "rid_open":
+    if plan.run == "rid_open":
         conditions.append(f"attribute_exists({last_start})")
         conditions.append(f"{last_start_rid} = {x.value('rid', plan.rid or '')}")
     elif plan.run == "rid_open_or_none":
@@ -169,13 +167,10 @@ def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
             sets.append(f"{x.name('last_exit')} = {x.value('exit', ping.exit_status)}")
         else:
             removes.append(x.name("last_exit"))
-        if plan.run == "none_open":
-            removes.append(x.name("last_duration"))
-        else:
-            # Closes the open run, if any; with none open the duration is 0, which the codec
-            # reads as "no duration" (a finish that closed no run leaves none).
-            sets.append(f"{x.name('last_duration')} = {now} - if_not_exists({last_start}, {now})")
-            removes.extend((last_start, last_start_rid))
+        # Closes the open run, if any; with none open the duration is 0, which the codec reads
+        # as "no duration" (a finish that closed no run leaves none).
+        sets.append(f"{x.name('last_duration')} = {now} - if_not_exists({last_start}, {now})")
+        removes.extend((last_start, last_start_rid))
     return x.request(" AND ".join(conditions), sets, removes)
 
 
