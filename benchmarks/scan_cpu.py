@@ -20,9 +20,9 @@ from cronsim import CronSim
 
 from benchmarks.harness import median, report
 from cronbeat.domain.model import Check, Flip, Kind
+from cronbeat.service.sweep import Stage, sweep
 from cronbeat.store.codec import Item, to_item
 from cronbeat.store.sweeps import decode
-from cronbeat.sweep import Stage, sweep
 
 ITEMS_PER_KIND = 100_000
 REPETITIONS = 3

@@ -249,7 +249,7 @@ def test_notifier_reads_only_flip_and_reminder_inserts(synth: Synth) -> None:
 
 def test_notifier_outlasts_a_batch_of_alerts_to_receivers_that_never_answer(synth: Synth) -> None:
     from cronbeat.channels.delivery import BUDGET_S
-    from cronbeat.notify import MAX_PARALLEL_SENDS
+    from cronbeat.service.notify import MAX_PARALLEL_SENDS
 
     # Given the notifier and the batch size of its stream mapping
     notifier_id, notifier = synth.function(NOTIFIER)

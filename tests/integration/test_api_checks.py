@@ -12,7 +12,7 @@ from cronbeat import clock, runtime
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check
 from cronbeat.local.stream import STREAMED_TYPES
-from cronbeat.notify import outbox_entry
+from cronbeat.service.notify import outbox_entry
 from cronbeat.store.catalog import Catalog
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.checks import CheckStore

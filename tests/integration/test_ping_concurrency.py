@@ -13,8 +13,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from cronbeat import runtime
+from cronbeat.api.ping_protocol import PingRequest, parse_request, reply_for
 from cronbeat.domain.model import Check
-from cronbeat.pings import PingService, Recorded, default_service, parse_request
+from cronbeat.service.ping import PingService, Recorded, default_service
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.checks import MAX_ATTEMPTS, CheckStore
 from cronbeat.store.project import ProjectStore
@@ -44,7 +45,17 @@ def _pinger(path: str, query: dict[str, str] | None = None) -> Callable[[int], R
         is_base64=False,
         body_limit_bytes=runtime.settings().ping_body_limit_bytes,
     )
-    return lambda i: service.record(request, T0 + i)
+    return lambda i: _record(service, request, T0 + i)
+
+
+def _record(service: PingService, request: PingRequest, at_ms: int) -> Recorded:
+    return service.record(
+        request.address, request.ping, request.sender, create=request.create, at_ms=at_ms
+    )
+
+
+def _status(recorded: Recorded) -> int:
+    return reply_for(recorded.outcome).status_code
 
 
 def _all_at_once(count: int, ping: Callable[[int], Recorded]) -> list[Recorded]:
@@ -67,7 +78,7 @@ def test_fifty_concurrent_pings_lose_nothing_and_flip_once(moto_server_aws: Aws)
     # When 50 success pings arrive at once
     results = _all_at_once(50, _pinger(f"/ping/{CHECK_ID}"))
     # Then every one succeeded and was counted, with its own history item
-    assert {r.reply.status_code for r in results} == {200}
+    assert {_status(r) for r in results} == {200}
     check = stored_check(moto_server_aws)
     assert (check.n_pings, check.success_streak, check.status) == (50, 50, "up")
     numbers = sorted(int(item["n"]["N"]) for item in history(moto_server_aws))
@@ -85,7 +96,7 @@ def test_concurrent_failures_flip_down_once_and_count_every_failure(moto_server_
     # When 12 failures arrive at once (no fast path: each is a read and a transaction)
     results = _all_at_once(12, _pinger(f"/ping/{CHECK_ID}/fail"))
     # Then all were recorded, the streak counts every one, and the check flipped down once
-    assert {r.reply.status_code for r in results} == {200}
+    assert {_status(r) for r in results} == {200}
     check = stored_check(moto_server_aws)
     assert (check.n_pings, check.failure_streak, check.status) == (12, 12, "down")
     assert len(history(moto_server_aws)) == 12
@@ -127,11 +138,11 @@ def test_a_ping_that_loses_every_race_gives_up_with_503_and_records_nothing(aws:
     )
     try:
         # When a failure ping is recorded
-        recorded = service.record(request, T0)
+        recorded = _record(service, request, T0)
     finally:
         db.meta.events.unregister("before-call.dynamodb.TransactWriteItems", rival_write)
     # Then it gives up after the bounded attempts, backing off between them, and writes nothing
-    assert recorded.reply.status_code == 503
+    assert _status(recorded) == 503
     assert 0 < len(sleeps) < MAX_ATTEMPTS
     assert max(sleeps) <= 0.1
     assert history(aws) == []
@@ -145,6 +156,6 @@ def test_concurrent_creates_of_one_slug_make_one_check(moto_server_aws: Aws) -> 
     # When ten pings with create=1 arrive at once
     results = _all_at_once(10, create)
     # Then one made the check and the others pinged it: no ambiguous slug later
-    assert sorted(r.reply.status_code for r in results) == [200] * 9 + [201]
+    assert sorted(_status(r) for r in results) == [200] * 9 + [201]
     [check] = all_checks(moto_server_aws)
     assert (check.slug, check.n_pings) == ("nightly", 10)

@@ -11,9 +11,9 @@ import boto3
 import pytest
 
 from cronbeat.domain.model import Check, Flip, Ping
+from cronbeat.service.sweep import Stage, SweepReport, sweep
 from cronbeat.store.checks import CheckStore, Sender
 from cronbeat.store.sweeps import ScannedCheck, SweepStore
-from cronbeat.sweep import Stage, SweepReport, sweep
 from tests.conftest import REGION, Aws
 from tests.integration.outbox import (
     HOUR,

@@ -28,8 +28,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cronbeat import clock
 from cronbeat.api import dashboard, openapi
 from cronbeat.api.auth import Caller, authenticate, presented_key
-from cronbeat.api.channels import channel_from_spec, delete_channel
-from cronbeat.api.checks import NOT_PAUSED, CheckService
 from cronbeat.api.errors import (
     NOT_AN_OBJECT,
     UNPARSABLE,
@@ -53,6 +51,8 @@ from cronbeat.api.requests import base_url, canonical_event
 from cronbeat.api.shapes import View, channel_out, check_out, flip_out, ping_out
 from cronbeat.api.stores import Stores
 from cronbeat.domain.model import MAX_PERIOD_S, SECOND_MS
+from cronbeat.service.channels import channel_from_spec, delete_channel
+from cronbeat.service.checks import NOT_PAUSED, CheckService
 
 V3 = "/api/v3"
 TEXT = "text/plain; charset=utf-8"

@@ -18,7 +18,7 @@ from cronbeat import runtime
 from cronbeat.channels.delivery import deliver
 from cronbeat.channels.sns import publish
 from cronbeat.clock import now_ms
-from cronbeat.notify import (
+from cronbeat.service.notify import (
     DeliveryOutcome,
     MalformedOutboxItem,
     Notifier,

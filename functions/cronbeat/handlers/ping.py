@@ -14,7 +14,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from cronbeat import clock, pings, runtime
+from cronbeat import clock, runtime
+from cronbeat.api import ping_protocol as protocol
+from cronbeat.service.ping import default_service
 
 NAMESPACE = "Cronbeat"
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
@@ -23,7 +25,7 @@ logger = Logger()
 app = APIGatewayHttpResolver()
 
 
-def _plain(reply: pings.Reply) -> Response[str]:
+def _plain(reply: protocol.Reply) -> Response[str]:
     """The text/plain reply with the headers Healthchecks.io sends on every ping response."""
     return Response(
         status_code=reply.status_code,
@@ -47,7 +49,7 @@ def _count_failure_ping() -> None:
 def ping() -> Response[str]:
     event = app.current_event
     try:
-        request = pings.parse_request(
+        request = protocol.parse_request(
             method=event.request_context.http.method,
             path=event.path,
             query=event.query_string_parameters,
@@ -57,24 +59,27 @@ def ping() -> Response[str]:
             is_base64=bool(event.is_base64_encoded),
             body_limit_bytes=runtime.settings().ping_body_limit_bytes,
         )
-    except pings.Rejected as rejected:
+    except protocol.Rejected as rejected:
         refused = {"status": rejected.reply.status_code, "path": event.path[:200]}
         logger.info("ping refused", extra=refused)
         return _plain(rejected.reply)
     if request.target.check_id is not None:
         logger.append_keys(check_id=request.target.check_id)
-    recorded = pings.default_service().record(request, clock.now_ms())
+    recorded = default_service().record(
+        request.address, request.ping, request.sender, create=request.create, at_ms=clock.now_ms()
+    )
     if recorded.check_id is not None:
         logger.append_keys(check_id=recorded.check_id)
     if recorded.kind == "fail":
         _count_failure_ping()
-    logger.info("ping", extra={"status": recorded.reply.status_code, "kind": recorded.kind})
-    return _plain(recorded.reply)
+    reply = protocol.reply_for(recorded.outcome)
+    logger.info("ping", extra={"status": reply.status_code, "kind": recorded.kind})
+    return _plain(reply)
 
 
 @app.not_found
 def not_found(_: Exception) -> Response[str]:
-    return _plain(pings.NOT_FOUND)
+    return _plain(protocol.NOT_FOUND)
 
 
 @logger.inject_lambda_context(

@@ -16,8 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cronbeat import runtime
 from cronbeat.domain.model import SECOND_MS
+from cronbeat.service.sweep import Stage, sweep
 from cronbeat.store.sweeps import SweepStore
-from cronbeat.sweep import Stage, sweep
 
 logger = Logger()
 metrics = Metrics(namespace="Cronbeat")

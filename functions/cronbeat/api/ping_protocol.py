@@ -1,6 +1,7 @@
 """The Healthchecks.io ping protocol: which check a URL names, what a request reports, the reply.
 
-Framework-free: the handler passes plain values in and turns the `Reply` into a response. The
+Framework-free: the handler passes plain values in, hands the `PingRequest` to the ping service
+and turns the service's outcome into a `Reply` with `reply_for`. The
 URL rules follow Healthchecks.io's URL patterns (Django's lowercase `uuid` converter first, then
 `<ping key>/<slug>`), so clients that work there work here.
 """
@@ -9,19 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import re
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
-from cronbeat import runtime
-from cronbeat.domain.model import Check, Ping, StoredKind
-from cronbeat.store.channels import ChannelStore
-from cronbeat.store.checks import CheckExists, CheckStore, Contention, Sender
-from cronbeat.store.codec import slug_key
-from cronbeat.store.project import ProjectStore
+from cronbeat.domain.model import Ping
+from cronbeat.service.ping import Address, Outcome, Sender
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _RID = re.compile(_UUID.pattern, re.IGNORECASE)
@@ -37,10 +32,6 @@ METHODS = ("GET", "POST", "HEAD")
 UA_LIMIT_CHARS = 200
 _ADDR_LIMIT_CHARS = 100
 _SCHEME_LIMIT_CHARS = 16
-
-SLUG_CHECK_NAMESPACE = uuid.UUID("5b0f3f7e-1c7a-4b8e-9a51-7f3c2d9e4a10")
-"""Checks made by `?create=1` get uuid5(namespace, "<ping key>/<slug>"), so two racing creates
-(or a create the eventually consistent slug index has not caught up with) make one check."""
 
 Suffix = Literal["", "start", "fail", "log"]
 
@@ -87,14 +78,24 @@ class PingRequest:
     sender: Sender
     create: bool = False
 
+    @property
+    def address(self) -> Address:
+        target = self.target
+        return Address(target.check_id, target.ping_key, target.slug)
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """The reply, and what the handler logs and counts."""
 
-    reply: Reply
-    check_id: str | None = None
-    kind: StoredKind | None = None
+_REPLIES: dict[Outcome, Reply] = {
+    "recorded": OK,
+    "created": CREATED,
+    "not_found": NOT_FOUND,
+    "ambiguous_slug": AMBIGUOUS_SLUG,
+    "busy": BUSY,
+}
+
+
+def reply_for(outcome: Outcome) -> Reply:
+    """Healthchecks.io's status and wording for what the ping service did."""
+    return _REPLIES[outcome]
 
 
 def _suffix(segment: str) -> tuple[Suffix, int | None] | None:
@@ -214,74 +215,3 @@ def parse_request(
     )
     ping = make_ping(target, rid=rid, method=method, body=raw)
     return PingRequest(target, ping, sender, create=query.get("create") == "1")
-
-
-class PingService:
-    """Find the check a ping names (creating it for `?create=1`), record the ping, and reply."""
-
-    def __init__(self, checks: CheckStore, project: ProjectStore, channels: ChannelStore) -> None:
-        self._checks = checks
-        self._project = project
-        self._channels = channels
-
-    def record(self, request: PingRequest, at_ms: int) -> Recorded:
-        found = self._find(request, at_ms)
-        if isinstance(found, Reply):
-            return Recorded(found)
-        check_id, created = found
-        try:
-            outcome = self._checks.record_ping(check_id, request.ping, at_ms, request.sender)
-        except Contention:
-            return Recorded(BUSY, check_id)
-        if outcome is None:
-            return Recorded(NOT_FOUND, check_id)
-        return Recorded(CREATED if created else OK, check_id, outcome.kind)
-
-    def _find(self, request: PingRequest, at_ms: int) -> tuple[str, bool] | Reply:
-        """The id of the check the URL names, and whether it was created now; or the 4xx."""
-        target = request.target
-        if target.check_id is not None:
-            return target.check_id, False
-        if target.ping_key is None or target.slug is None:
-            return NOT_FOUND
-        ids = self._checks.resolve_slug(target.ping_key, target.slug)
-        if len(ids) > 1:
-            return AMBIGUOUS_SLUG
-        if ids:
-            return ids[0], False
-        if not request.create:
-            return NOT_FOUND
-        return self._create(target.ping_key, target.slug, at_ms) or NOT_FOUND
-
-    def _create(self, ping_key: str, slug: str, at_ms: int) -> tuple[str, bool] | None:
-        """The check `?create=1` asks for: (id, True) when made now, (id, False) when it was there.
-
-        None when the ping key is not the project's.
-        """
-        stored_key = self._project.ping_key()
-        if stored_key is None or not hmac.compare_digest(stored_key, ping_key):
-            return None
-        channels = ",".join(channel.id for channel in self._channels.all())
-        derived_id = str(uuid.uuid5(SLUG_CHECK_NAMESPACE, slug_key(ping_key, slug)))
-        check = Check(id=derived_id, name=slug, slug=slug, channels=channels, created_ms=at_ms)
-        try:
-            self._checks.create(check, ping_key)
-            return derived_id, True
-        except CheckExists:
-            existing = self._checks.get(derived_id)
-            if existing is not None and existing[0].slug == slug:
-                return derived_id, False
-        # The derived id belongs to a check whose slug has since changed: make a random one.
-        fresh = replace(check, id=str(uuid.uuid4()))
-        self._checks.create(fresh, ping_key)
-        return fresh.id, True
-
-
-def default_service() -> PingService:
-    """The service on this process's DynamoDB client and settings."""
-    settings, db = runtime.settings(), runtime.dynamodb()
-    return PingService(
-        CheckStore(db, settings.checks_table, settings.events_table, settings),
-        ProjectStore(db, settings.events_table),
-        ChannelStore(db, settings.events_table),
-    )
