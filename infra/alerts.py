@@ -27,8 +27,9 @@ NOTIFIER_TIMEOUT = Duration.minutes(3)
 """Room for a batch's sends when no receiver answers. Each send (the topic, each of the check's
 channels) may take its whole delivery budget (20 s, `cronbeat.channels.delivery.BUDGET_S`), 16
 at a time (`cronbeat.service.notify.MAX_PARALLEL_SENDS`): 10 alerts × 4 sends is 3 rounds, 60 s,
-before the claims and records around them, so 60 s would cut that batch off and Lambda would retry it whole.
-Three minutes fit 9 rounds. The timeout costs nothing in itself: Lambda bills the time that runs."""
+before the claims and records around them, so 60 s would cut that batch off and Lambda would
+retry it whole. Three minutes fit 9 rounds. The timeout costs nothing in itself: Lambda bills
+the time that runs."""
 
 
 class Alerts(Construct):

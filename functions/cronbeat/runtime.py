@@ -7,9 +7,15 @@ them elsewhere (`AWS_ENDPOINT_URL`, table names in the environment) and then cal
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cronbeat.settings import Settings
+
+if TYPE_CHECKING:
+    from cronbeat.stores import Stores
+
+METRICS_NAMESPACE = "Cronbeat"
+"""The CloudWatch namespace of every custom metric (the stack's alarms and dashboard read it)."""
 
 
 @cache
@@ -43,8 +49,17 @@ def sns() -> Any:
     return boto3.client("sns", config=_config())
 
 
+@cache
+def stores() -> Stores:
+    """Every store on this process's client and settings (built on first use, then shared)."""
+    from cronbeat.stores import build_stores
+
+    return build_stores(settings(), dynamodb())
+
+
 def reset() -> None:
     """Forget cached settings and clients (tests and local mode, after changing the environment)."""
     settings.cache_clear()
     dynamodb.cache_clear()
     sns.cache_clear()
+    stores.cache_clear()

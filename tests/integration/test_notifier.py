@@ -6,6 +6,7 @@ recorded instead of slept (the handler's `deliver` gets a recording `sleep`).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import threading
@@ -447,8 +448,13 @@ def test_an_entry_whose_records_cannot_be_written_is_retried_alone(
                 raise RuntimeError("throttled")
             return super().claim(check_id, flip_sk, channel_id, at_ms)
 
+    stores = runtime.stores()
+    throttled = dataclasses.replace(
+        stores,
+        deliveries=Throttled(aws.dynamodb, events_table=aws.events_table, retention_days=400),
+    )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(notifier, "DeliveryStore", Throttled)
+        patch.setattr(runtime, "stores", lambda: throttled)
         # When the notifier receives the batch
         failures = notify(notifier, stuck, fine, first_sequence=300)
     # Then only the stuck flip is handed back, logged, and the other one was delivered

@@ -14,9 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cronbeat import runtime
-from cronbeat.domain.model import Check, Flip
 from cronbeat.store.codec import to_item
-from cronbeat.store.sweeps import SweepStore
 from tests.conftest import Aws
 from tests.integration.outbox import (
     HOUR,
@@ -412,15 +410,18 @@ def test_failed_write_skips_one_check_and_fails_the_invocation_for_a_retry(
 
     pending_throttles = {throttled.id}
 
-    class ThrottledOnce(SweepStore):
-        def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at: int) -> bool:
-            if before.id in pending_throttles:
-                pending_throttles.discard(before.id)
-                error: Any = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
-                raise ClientError(error, "TransactWriteItems")
-            return super().write_flip(before, rev, after, flip, at)
+    def throttle_once(params: dict[str, Any], **_: Any) -> None:
+        written = {
+            item["Update"]["Key"]["id"]["S"] for item in params["TransactItems"] if "Update" in item
+        }
+        if written & pending_throttles:
+            pending_throttles.difference_update(written)
+            error: Any = {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}
+            raise ClientError(error, "TransactWriteItems")
 
-    monkeypatch.setattr(scanner, "SweepStore", ThrottledOnce)
+    runtime.dynamodb().meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", throttle_once
+    )
     # When the scanner sweeps
     with pytest.raises(scanner.SweepIncomplete):
         sweep_at(scanner, T)

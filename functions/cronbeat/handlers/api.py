@@ -25,7 +25,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cronbeat import clock
+from cronbeat import clock, runtime
 from cronbeat.api import dashboard, openapi
 from cronbeat.api.auth import Caller, authenticate, presented_key
 from cronbeat.api.errors import (
@@ -49,10 +49,10 @@ from cronbeat.api.models import (
 )
 from cronbeat.api.requests import base_url, canonical_event
 from cronbeat.api.shapes import View, channel_out, check_out, flip_out, ping_out
-from cronbeat.api.stores import Stores
 from cronbeat.domain.model import MAX_PERIOD_S, SECOND_MS
 from cronbeat.service.channels import channel_from_spec, delete_channel
 from cronbeat.service.checks import NOT_PAUSED, CheckService
+from cronbeat.stores import Stores
 
 V3 = "/api/v3"
 TEXT = "text/plain; charset=utf-8"
@@ -70,7 +70,7 @@ app = APIGatewayHttpResolver(
 
 
 def _stores() -> Stores:
-    return Stores.from_runtime()
+    return runtime.stores()
 
 
 def _posted_object() -> dict[str, Any]:

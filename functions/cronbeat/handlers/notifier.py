@@ -25,11 +25,9 @@ from cronbeat.service.notify import (
     OutboxEntry,
     outbox_entry,
 )
-from cronbeat.store.channels import ChannelStore
-from cronbeat.store.deliveries import DeliveryStore
 
 logger = Logger()
-metrics = Metrics(namespace="Cronbeat")
+metrics = Metrics(namespace=runtime.METRICS_NAMESPACE)
 
 
 def _log(outcome: DeliveryOutcome) -> bool:
@@ -59,15 +57,11 @@ def _log(outcome: DeliveryOutcome) -> bool:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings()
-    deliveries = DeliveryStore(
-        runtime.dynamodb(),
-        events_table=settings.events_table,
-        retention_days=settings.flip_retention_days,
-    )
+    stores = runtime.stores()
     topic_arn = settings.alerts_topic_arn
     notifier = Notifier(
-        deliveries,
-        ChannelStore(runtime.dynamodb(), settings.events_table),
+        stores.deliveries,
+        stores.channels,
         publish=partial(publish, runtime.sns(), topic_arn) if topic_arn else None,
         deliver=deliver,
         now_ms=now_ms,
@@ -78,7 +72,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         sequence_number = str(record.get("dynamodb", {}).get("SequenceNumber", ""))
         try:
             entry = outbox_entry(
-                record, base_url=settings.base_url, last_output=deliveries.last_output
+                record, base_url=settings.base_url, last_output=stores.deliveries.last_output
             )
         except MalformedOutboxItem:
             # Retrying cannot fix the item, and a stuck record would hold up every later alert.

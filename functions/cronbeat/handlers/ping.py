@@ -18,7 +18,6 @@ from cronbeat import clock, runtime
 from cronbeat.api import ping_protocol as protocol
 from cronbeat.service.ping import default_service
 
-NAMESPACE = "Cronbeat"
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 logger = Logger()
@@ -41,7 +40,9 @@ def _plain(reply: protocol.Reply) -> Response[str]:
 
 def _count_failure_ping() -> None:
     """Emit FailurePings=1 now. A single metric flushes itself, so other pings emit nothing."""
-    with single_metric(name="FailurePings", unit=MetricUnit.Count, value=1, namespace=NAMESPACE):
+    with single_metric(
+        name="FailurePings", unit=MetricUnit.Count, value=1, namespace=runtime.METRICS_NAMESPACE
+    ):
         pass
 
 

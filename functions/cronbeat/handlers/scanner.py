@@ -17,10 +17,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cronbeat import runtime
 from cronbeat.domain.model import SECOND_MS
 from cronbeat.service.sweep import Stage, sweep
-from cronbeat.store.sweeps import SweepStore
 
 logger = Logger()
-metrics = Metrics(namespace="Cronbeat")
+metrics = Metrics(namespace=runtime.METRICS_NAMESPACE)
 
 
 def sweep_time_ms(event: dict[str, Any]) -> int:
@@ -50,14 +49,7 @@ def _skipped(check_id: str, stage: Stage, error: BaseException | str) -> None:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     at_ms = sweep_time_ms(event)
-    settings = runtime.settings()
-    store = SweepStore(
-        runtime.dynamodb(),
-        checks_table=settings.checks_table,
-        events_table=settings.events_table,
-        segments=settings.scan_segments,
-        flip_retention_days=settings.flip_retention_days,
-    )
+    store = runtime.stores().sweeps
     report = sweep(store.scan(), store, at_ms, timer=time.perf_counter, on_failure=_skipped)
     for _ in range(report.flips):
         metrics.add_metric(name="Flips", unit=MetricUnit.Count, value=1)

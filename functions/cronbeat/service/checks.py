@@ -16,10 +16,10 @@ from typing import Any
 from cronbeat.api.errors import ApiError, BadRequest, NotFound
 from cronbeat.api.models import CheckSpec
 from cronbeat.api.shapes import unique_key
-from cronbeat.api.stores import Stores
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check, Flip
 from cronbeat.store.catalog import CheckChanged, CheckNotFound
+from cronbeat.stores import Stores
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 UNIQUE_KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")

@@ -108,10 +108,6 @@ class PingService:
 
 
 def default_service() -> PingService:
-    """The service on this process's DynamoDB client and settings."""
-    settings, db = runtime.settings(), runtime.dynamodb()
-    return PingService(
-        CheckStore(db, settings.checks_table, settings.events_table, settings),
-        ProjectStore(db, settings.events_table),
-        ChannelStore(db, settings.events_table),
-    )
+    """The service on this process's stores."""
+    stores = runtime.stores()
+    return PingService(stores.checks, stores.project, stores.channels)
