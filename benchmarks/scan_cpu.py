@@ -21,8 +21,8 @@ from cronsim import CronSim
 from benchmarks.harness import median, report
 from cronbeat.domain.model import Check, Flip, Kind
 from cronbeat.service.sweep import Stage, sweep
+from cronbeat.store.checks import decode
 from cronbeat.store.codec import Item, to_item
-from cronbeat.store.sweeps import decode
 
 ITEMS_PER_KIND = 100_000
 REPETITIONS = 3

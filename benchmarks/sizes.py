@@ -9,7 +9,7 @@ from typing import Any
 from benchmarks.harness import report
 from cronbeat.domain.model import Check
 from cronbeat.store.codec import Item, to_item
-from cronbeat.store.events import ping_item
+from cronbeat.store.history import ping_item
 from cronbeat.store.sizing import READ_UNIT_BYTES, item_bytes
 
 SCAN_PAGE_BYTES = 1024 * 1024

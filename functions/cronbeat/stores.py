@@ -10,21 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from cronbeat.settings import Settings
-from cronbeat.store.catalog import Catalog
 from cronbeat.store.channels import ChannelStore
-from cronbeat.store.checks import CheckStore
+from cronbeat.store.checks import CheckRepository
 from cronbeat.store.deliveries import DeliveryStore
+from cronbeat.store.history import History
 from cronbeat.store.keys import ApiKeyStore
 from cronbeat.store.project import ProjectStore
-from cronbeat.store.sweeps import SweepStore
 
 
 @dataclass(frozen=True, slots=True)
 class Stores:
     settings: Settings
-    checks: CheckStore
-    catalog: Catalog
-    sweeps: SweepStore
+    checks: CheckRepository
+    history: History
     channels: ChannelStore
     project: ProjectStore
     keys: ApiKeyStore
@@ -35,13 +33,13 @@ def build_stores(settings: Settings, dynamodb: Any) -> Stores:
     """Every store on `dynamodb`, with the tables and limits `settings` name."""
     return Stores(
         settings=settings,
-        checks=CheckStore(dynamodb, settings.checks_table, settings.events_table, settings),
-        catalog=Catalog(dynamodb, settings.checks_table, settings.events_table),
-        sweeps=SweepStore(
+        checks=CheckRepository(
+            dynamodb, settings.checks_table, scan_segments=settings.scan_segments
+        ),
+        history=History(
             dynamodb,
-            checks_table=settings.checks_table,
-            events_table=settings.events_table,
-            segments=settings.scan_segments,
+            settings.events_table,
+            ping_retention_days=settings.ping_retention_days,
             flip_retention_days=settings.flip_retention_days,
         ),
         channels=ChannelStore(dynamodb, settings.events_table),

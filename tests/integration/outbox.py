@@ -15,7 +15,8 @@ from typing import Any
 
 from cronbeat.domain.model import Check
 from cronbeat.store.codec import Item, from_item, revision, to_item
-from cronbeat.store.events import FLIP_PREFIX, ping_item
+from cronbeat.store.events import FLIP_PREFIX
+from cronbeat.store.history import ping_item
 from tests.conftest import Aws
 
 # `moto_server_aws` applies it to every race test; the ping tests still import it from here.

@@ -17,10 +17,12 @@ from typing import Any
 
 from cronbeat import runtime
 from cronbeat.domain.model import Check
-from cronbeat.store.checks import CheckStore
+from cronbeat.service.ping import PingService
+from cronbeat.store.checks import CheckRepository
 from cronbeat.store.codec import from_item
 from cronbeat.store.events import PROJECT_PK
 from cronbeat.store.project import PING_KEY_ATTRIBUTE
+from cronbeat.stores import Stores, build_stores
 from tests.conftest import Aws
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -99,8 +101,18 @@ def send(path: str, **changes: Any) -> dict[str, Any]:
     return invoke(ping_event(path, **changes))
 
 
-def store(aws: Aws) -> CheckStore:
-    return CheckStore(aws.dynamodb, aws.checks_table, aws.events_table, runtime.settings())
+def stores(aws: Aws) -> Stores:
+    """Every store on the test's tables, as the handlers build them."""
+    return build_stores(runtime.settings(), aws.dynamodb)
+
+
+def store(aws: Aws) -> CheckRepository:
+    return stores(aws).checks
+
+
+def ping_service(aws: Aws, **options: Any) -> PingService:
+    built = stores(aws)
+    return PingService(built.checks, built.history, built.project, built.channels, **options)
 
 
 def put_check(aws: Aws, check: Check | None = None, **changes: Any) -> Check:
@@ -125,7 +137,7 @@ def set_ping_key(aws: Aws, key: str = PING_KEY) -> None:
 def stored_check(aws: Aws, check_id: str = CHECK_ID) -> Check:
     found = store(aws).get(check_id)
     assert found is not None, f"no check {check_id}"
-    return found[0]
+    return found.check
 
 
 def _events_of(aws: Aws, check_id: str, prefix: str) -> list[dict[str, Any]]:

@@ -13,13 +13,13 @@ from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check
 from cronbeat.local.stream import STREAMED_TYPES
 from cronbeat.service.notify import outbox_entry
-from cronbeat.store.catalog import Catalog
 from cronbeat.store.channels import ChannelStore
-from cronbeat.store.checks import CheckStore
+from cronbeat.store.checks import CheckRepository
 from cronbeat.store.codec import SLUG_KEY
 from cronbeat.store.project import ProjectStore
 from tests.conftest import Aws
 from tests.integration.api_requests import BASE, Api
+from tests.integration.ping_requests import store
 
 T0 = 1_767_225_600_000
 """2026-01-01T00:00:00Z."""
@@ -30,7 +30,7 @@ RW_ONLY = {"uuid", "ping_url", "update_url", "pause_url", "resume_url", "channel
 
 def store_check(aws: Aws, **fields: object) -> Check:
     check = Check(id=str(uuid.uuid4()), created_ms=T0, **fields)  # type: ignore[arg-type]
-    CheckStore(aws.dynamodb, aws.checks_table, aws.events_table).create(check, None)
+    store(aws).create(check, None)
     return check
 
 
@@ -443,16 +443,16 @@ def test_update_racing_a_ping_keeps_both(
 ) -> None:
     # Given a check, and a ping that lands between the API's read and its first write
     code = api.create(name="x", timeout=3600)["uuid"]
-    real_update = Catalog.update
+    real_write = CheckRepository.write
     raced: list[bool] = []
 
-    def update_after_a_ping(self: Catalog, *args: Any, **kwargs: Any) -> int:
+    def write_after_a_ping(self: CheckRepository, *args: Any, **kwargs: Any) -> int:
         if not raced:
             raced.append(True)
             assert api.ping(code).status == 200
-        return real_update(self, *args, **kwargs)
+        return real_write(self, *args, **kwargs)
 
-    monkeypatch.setattr(Catalog, "update", update_after_a_ping)
+    monkeypatch.setattr(CheckRepository, "write", write_after_a_ping)
     # When the update is written
     reply = api.post(f"checks/{code}", {"timeout": 7200})
     # Then it was retried on the fresh check: the ping's changes and the new timeout both stay

@@ -9,10 +9,10 @@ import pytest
 from cronbeat import clock
 from cronbeat.api.shapes import unique_key
 from cronbeat.domain.model import Check, Flip
-from cronbeat.store.checks import CheckStore
-from cronbeat.store.events import flip_item
+from cronbeat.store.history import flip_item
 from tests.conftest import Aws
 from tests.integration.api_requests import BASE, Api, api_event, send
+from tests.integration.ping_requests import store
 
 RID = "5d3f1d6e-8c1b-4a7e-9b2c-0e1f2a3b4c5d"
 T0 = 1_767_225_600_000
@@ -128,7 +128,7 @@ def test_flips_filter_by_start_end_and_seconds(
 ) -> None:
     # Given a check with flips at T0, T0 + 1 h and T0 + 2 h
     check = Check(id=str(uuid.uuid4()), status="up")
-    CheckStore(aws.dynamodb, aws.checks_table, aws.events_table).create(check, None)
+    store(aws).create(check, None)
     for i, (old, new) in enumerate([("new", "up"), ("up", "down"), ("down", "up")]):
         item = flip_item(
             check=check,

@@ -17,7 +17,7 @@ from cronbeat.domain.model import Check, Flip
 from cronbeat.local.console import Console
 from cronbeat.local.stream import MAX_RETRIES, EventsStream, stream_record
 from cronbeat.store.codec import to_item
-from cronbeat.store.events import flip_item
+from cronbeat.store.history import flip_item
 from tests.conftest import REGION, Aws
 from tests.integration.outbox import success_ping_item
 

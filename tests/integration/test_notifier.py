@@ -30,7 +30,7 @@ from cronbeat.domain.model import Check, Flip
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.codec import Item
 from cronbeat.store.deliveries import DeliveryStore
-from cronbeat.store.events import flip_item, ping_item
+from cronbeat.store.history import flip_item, ping_item
 from tests.conftest import REGION, Aws
 from tests.integration.outbox import (
     HOUR,

@@ -15,10 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from cronbeat import runtime
 from cronbeat.api.ping_protocol import PingRequest, parse_request, reply_for
 from cronbeat.domain.model import Check
-from cronbeat.service.ping import PingService, Recorded, default_service
-from cronbeat.store.channels import ChannelStore
-from cronbeat.store.checks import MAX_ATTEMPTS, CheckStore
-from cronbeat.store.project import ProjectStore
+from cronbeat.service.ping import MAX_ATTEMPTS, PingService, Recorded, default_service
 from tests.conftest import Aws
 from tests.integration.ping_requests import (
     CHECK_ID,
@@ -27,6 +24,7 @@ from tests.integration.ping_requests import (
     flips,
     history,
     set_ping_key,
+    store,
     stored_check,
 )
 
@@ -72,9 +70,7 @@ def _all_at_once(count: int, ping: Callable[[int], Recorded]) -> list[Recorded]:
 
 def test_fifty_concurrent_pings_lose_nothing_and_flip_once(moto_server_aws: Aws) -> None:
     # Given a new check on the moto server
-    CheckStore(
-        moto_server_aws.dynamodb, moto_server_aws.checks_table, moto_server_aws.events_table
-    ).create(Check(id=CHECK_ID, name="backup"), None)
+    store(moto_server_aws).create(Check(id=CHECK_ID, name="backup"), None)
     # When 50 success pings arrive at once
     results = _all_at_once(50, _pinger(f"/ping/{CHECK_ID}"))
     # Then every one succeeded and was counted, with its own history item
@@ -90,9 +86,8 @@ def test_fifty_concurrent_pings_lose_nothing_and_flip_once(moto_server_aws: Aws)
 
 def test_concurrent_failures_flip_down_once_and_count_every_failure(moto_server_aws: Aws) -> None:
     # Given an up check that goes down on its third consecutive failure
-    CheckStore(
-        moto_server_aws.dynamodb, moto_server_aws.checks_table, moto_server_aws.events_table
-    ).create(Check(id=CHECK_ID, name="backup", status="up", failure_threshold=3), None)
+    check = Check(id=CHECK_ID, name="backup", status="up", failure_threshold=3)
+    store(moto_server_aws).create(check, None)
     # When 12 failures arrive at once (no fast path: each is a read and a transaction)
     results = _all_at_once(12, _pinger(f"/ping/{CHECK_ID}/fail"))
     # Then all were recorded, the streak counts every one, and the check flipped down once
@@ -107,12 +102,9 @@ def test_concurrent_failures_flip_down_once_and_count_every_failure(moto_server_
 def test_a_ping_that_loses_every_race_gives_up_with_503_and_records_nothing(aws: Aws) -> None:
     # Given an up check that another writer changes between every read and write of ours
     check = Check(id=CHECK_ID, name="backup", status="up")
-    CheckStore(aws.dynamodb, aws.checks_table, aws.events_table).create(check, None)
-    settings, db = runtime.settings(), runtime.dynamodb()
+    store(aws).create(check, None)
+    db = runtime.dynamodb()
     sleeps: list[float] = []
-    checks = CheckStore(
-        db, settings.checks_table, settings.events_table, settings, sleep=sleeps.append
-    )
 
     def rival_write(**_: object) -> None:
         aws.dynamodb.update_item(
@@ -123,8 +115,9 @@ def test_a_ping_that_loses_every_race_gives_up_with_503_and_records_nothing(aws:
         )
 
     db.meta.events.register("before-call.dynamodb.TransactWriteItems", rival_write)
+    built = runtime.stores()
     service = PingService(
-        checks, ProjectStore(db, settings.events_table), ChannelStore(db, settings.events_table)
+        built.checks, built.history, built.project, built.channels, sleep=sleeps.append
     )
     request = parse_request(
         method="GET",

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cronbeat.domain.machine import apply_ping, fast_path
-from cronbeat.domain.model import Check, Ping
-from cronbeat.store.checks import CheckStore, Sender
-from cronbeat.store.codec import from_item, revision
+from cronbeat.domain.model import Check, Ping, Sender
+from cronbeat.store.checks import CheckRepository, StoredCheck
+from cronbeat.store.codec import from_item
 from tests.conftest import Aws
-from tests.integration.ping_requests import flips, history, store
+from tests.integration.ping_requests import flips, history, ping_service, store
 
 T0 = 1_767_225_600_000
 RIDS = ("3f2b8c1e-9d4a-4e7b-8c6d-5a1f0e2d3b4c", "0b6c2d1e-7f3a-4c5b-8d9e-1a2b3c4d5e6f")
@@ -86,7 +86,7 @@ fast_pings = _pings(["success", "success", "0", "start", "log"])
 any_pings = _pings(["fail", "success", "1", "0", "start", "log", "255"])
 
 
-def _stored(aws: Aws, check: Check) -> tuple[Check, CheckStore]:
+def _stored(aws: Aws, check: Check) -> tuple[Check, CheckRepository]:
     """Store `check` under a fresh id (each example gets its own item)."""
     check = replace(check, id=str(uuid.uuid4()))
     checks_store = store(aws)
@@ -140,17 +140,15 @@ def test_fast_path_update_applies_iff_the_domain_admits_it(
     # Then DynamoDB's condition agrees with the domain's guard
     event(f"{plan.kind} {'applied' if result.applied else 'refused'}")
     assert result.applied == plan.admits(check)
-    assert result.item is not None
+    assert result.stored is not None
     if result.applied:
         # And the stored check is exactly what apply_ping computes, one revision on
         expected = apply_ping(check, ping, T0)
         assert expected.flip is None
-        assert from_item(result.item) == expected.check
-        assert revision(result.item) == 2
+        assert result.stored == StoredCheck(expected.check, 2)
     else:
         # And a refusal hands back the stored check untouched
-        assert from_item(result.item) == check
-        assert revision(result.item) == 1
+        assert result.stored == StoredCheck(check, 1)
 
 
 @settings(
@@ -163,13 +161,13 @@ def test_recorded_pings_store_what_apply_ping_says(aws: Aws, check: Check, ping:
     # Given a stored check in a random state
     check, checks_store = _stored(aws, check)
     # When any ping is recorded, by whichever path
-    outcome = checks_store.record_ping(check.id, ping, T0, SENDER)
+    outcome = ping_service(aws).apply(check.id, ping, T0, SENDER)
     # Then the outcome, the stored check, the history and the flips are apply_ping's
     expected = apply_ping(check, ping, T0)
     event(f"{expected.kind} {'flip' if expected.flip else 'no flip'}")
     assert outcome == expected
     found = checks_store.get(check.id)
-    assert found == (expected.check, 2)
+    assert found == StoredCheck(expected.check, 2)
     [ping_item] = history(aws, check.id)
     assert ping_item["n"] == {"N": str(expected.check.n_pings)}
     assert ping_item["kind"] == {"S": expected.kind}

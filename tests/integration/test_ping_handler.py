@@ -38,13 +38,13 @@ from moto import mock_aws
 with mock_aws():
     import boto3
     from cronbeat.domain.model import Check
-    from cronbeat.store.checks import CheckStore
+    from cronbeat.store.checks import CheckRepository
     from cronbeat.store.tables import create_tables
     from tests.integration.ping_requests import LambdaContext, ping_event
 
     db = boto3.client("dynamodb")
     create_tables(db, {"Checks": "cronbeat-checks", "Events": "cronbeat-events"})
-    CheckStore(db, "cronbeat-checks", "cronbeat-events").create(Check(id=sys.argv[1]), None)
+    CheckRepository(db, "cronbeat-checks").create(Check(id=sys.argv[1]), None)
     from cronbeat.handlers.ping import handler
 
     codes = [handler(ping_event(path), LambdaContext())["statusCode"] for path in sys.argv[2:]]

@@ -117,17 +117,20 @@ def test_sweep_scans_segments_in_parallel_and_flips_in_one_conditional_transacti
     assert {"id", "status", "last_ping", "timeout", "grace", "last_alert_at", "rev"} <= projected
     assert {"desc", "n_pings", "created"}.isdisjoint(projected)
     # And the sweep saw every check, and flipped the overdue one in one transaction: the check
-    # update, conditioned on the status and last ping it read, and the flip item
+    # update, conditioned on the revision it read, and the flip item
     assert (summary["checks_scanned"], summary["flips_written"]) == (11, 1)
-    assert stored(aws, overdue.id)[0].status == "down"
+    after, rev_after, _ = stored(aws, overdue.id)
+    assert after.status == "down"
     [write] = [call.params for call in calls if call.operation != "Scan"]
     assert [next(iter(item)) for item in write["TransactItems"]] == ["Update", "Put"]
     update = write["TransactItems"][0]["Update"]
     assert update["Key"] == {"id": {"S": overdue.id}}
-    conditioned = {update["ExpressionAttributeNames"][name] for name in ("#status", "#last_ping")}
-    assert conditioned == {"status", "last_ping"}
-    assert update["ConditionExpression"] == "#status = :was AND #last_ping = :last_ping"
-    assert update["ExpressionAttributeValues"][":last_ping"] == {"N": str(T - 3 * HOUR)}
+    assert update["ConditionExpression"] == "attribute_exists(#id) AND #rev = :rev_seen"
+    assert update["ExpressionAttributeNames"]["#rev"] == "rev"
+    assert update["ExpressionAttributeValues"][":rev_seen"] == {"N": str(rev_after - 1)}
+    # And it wrote only what the flip changed, leaving what the scan did not read alone
+    written = set(update["ExpressionAttributeNames"].values()) - {"id", "rev"}
+    assert written == {"status", "status_since", "last_alert_at"}
 
 
 def test_check_within_its_grace_is_left_alone(aws: Aws, scanner: ModuleType) -> None:

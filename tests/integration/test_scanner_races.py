@@ -10,10 +10,12 @@ from typing import Any
 import boto3
 import pytest
 
-from cronbeat.domain.model import Check, Flip, Ping
-from cronbeat.service.sweep import Stage, SweepReport, sweep
-from cronbeat.store.checks import CheckStore, Sender
-from cronbeat.store.sweeps import ScannedCheck, SweepStore
+from cronbeat import runtime
+from cronbeat.domain.model import Check, Flip, Ping, Sender
+from cronbeat.service.ping import PingService
+from cronbeat.service.sweep import Stage, SweepReport, SweepWrites, sweep
+from cronbeat.store.checks import ScannedCheck
+from cronbeat.stores import Stores, build_stores
 from tests.conftest import REGION, Aws
 from tests.integration.outbox import (
     HOUR,
@@ -34,14 +36,24 @@ def own_client(aws: Aws) -> Any:
     return boto3.client("dynamodb", region_name=REGION, endpoint_url=aws.endpoint_url)
 
 
-def sweep_store(aws: Aws) -> SweepStore:
-    return SweepStore(
-        own_client(aws),
-        checks_table=aws.checks_table,
-        events_table=aws.events_table,
-        segments=3,
-        flip_retention_days=400,
-    )
+def own_stores(aws: Aws, segments: int) -> Stores:
+    """The stores of a second Lambda container, scanning in `segments` parallel segments."""
+    return build_stores(replace(runtime.settings(), scan_segments=segments), own_client(aws))
+
+
+class Scanner(SweepWrites):
+    """One scanner: its own client, and the repository it scans."""
+
+    def __init__(self, aws: Aws, segments: int = 3) -> None:
+        self.stores = own_stores(aws, segments)
+        super().__init__(self.stores.checks, self.stores.history)
+
+    def scan(self) -> list[ScannedCheck]:
+        return list(self.stores.checks.scan())
+
+
+def sweep_store(aws: Aws) -> Scanner:
+    return Scanner(aws)
 
 
 def not_expected(check_id: str, stage: Stage, error: BaseException | str) -> None:
@@ -49,9 +61,9 @@ def not_expected(check_id: str, stage: Stage, error: BaseException | str) -> Non
 
 
 def run_sweep(
-    store: SweepStore, checks: list[ScannedCheck] | None = None, at_ms: int = T
+    store: Scanner, checks: list[ScannedCheck] | None = None, at_ms: int = T
 ) -> SweepReport:
-    scanned = list(store.scan()) if checks is None else checks
+    scanned = store.scan() if checks is None else checks
     return sweep(scanned, store, at_ms, timer=time.perf_counter, on_failure=not_expected)
 
 
@@ -62,9 +74,9 @@ def sweep_together(aws: Aws, times: tuple[int, int] = (T, T)) -> list[SweepRepor
     reports: list[SweepReport] = []
     errors: list[BaseException] = []
 
-    def scanner(store: SweepStore, at_ms: int) -> None:
+    def scanner(store: Scanner, at_ms: int) -> None:
         try:
-            scanned = list(store.scan())
+            scanned = store.scan()
             both_read.wait()
             reports.append(run_sweep(store, scanned, at_ms))
         except BaseException as exc:
@@ -134,27 +146,19 @@ def test_overlapping_scanners_remind_each_check_once(moto_server_aws: Aws) -> No
         assert (after.status, after.last_alert_ms, rev) == ("down", int(reminder["at"]["N"]), 4)
 
 
-class PingLandsBeforeWrite(SweepStore):
-    """A scanner's store where a ping arrives after the scan read the check, before the write."""
+class PingLandsBeforeWrite(Scanner):
+    """A scanner where a ping arrives after the scan read the check, before the write."""
 
     def __init__(self, aws: Aws, ping: Ping, ping_at_ms: int) -> None:
-        client = own_client(aws)
-        super().__init__(
-            client,
-            checks_table=aws.checks_table,
-            events_table=aws.events_table,
-            segments=2,
-            flip_retention_days=400,
-        )
-        self._pings = CheckStore(client, aws.checks_table, aws.events_table)
+        super().__init__(aws, segments=2)
+        built = self.stores
+        self._pings = PingService(built.checks, built.history, built.project, built.channels)
         self._ping = ping
         self._ping_at_ms = ping_at_ms
         self.pinged: list[Any] = []
 
     def _land(self, check_id: str) -> None:
-        self.pinged.append(
-            self._pings.record_ping(check_id, self._ping, self._ping_at_ms, Sender())
-        )
+        self.pinged.append(self._pings.apply(check_id, self._ping, self._ping_at_ms, Sender()))
 
     def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at_ms: int) -> bool:
         self._land(before.id)
@@ -233,8 +237,10 @@ def test_scanner_after_the_ping_sees_it_and_writes_nothing(moto_server_aws: Aws)
     # Given an overdue check whose ping arrives before the scanner reads it
     aws = moto_server_aws
     check = put_check(aws, simple_check(last_ping_ms=T - 2 * HOUR))
-    pings = CheckStore(aws.dynamodb, aws.checks_table, aws.events_table)
-    pings.record_ping(check.id, Ping.success(), T - 1000, Sender())
+    pings = own_stores(aws, 1)
+    PingService(pings.checks, pings.history, pings.project, pings.channels).apply(
+        check.id, Ping.success(), T - 1000, Sender()
+    )
     # When the scanner sweeps
     report = run_sweep(sweep_store(aws))
     # Then it neither flips nor conflicts

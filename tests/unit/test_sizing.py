@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cronbeat.store.codec import to_item
-from cronbeat.store.events import ping_item
+from cronbeat.store.history import ping_item
 from cronbeat.store.sizing import item_bytes, value_bytes, write_units
 from tests.unit.checks import T0, make_check
 

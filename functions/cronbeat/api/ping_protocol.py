@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from cronbeat.domain.model import Ping
-from cronbeat.service.ping import Address, Outcome, Sender
+from cronbeat.domain.model import Ping, Sender
+from cronbeat.service.ping import Address, Outcome
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _RID = re.compile(_UUID.pattern, re.IGNORECASE)

@@ -14,7 +14,7 @@ from cronbeat.api.models import ChannelOut, CheckOut, FlipOut, PingOut
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.machine import evaluate
 from cronbeat.domain.model import SECOND_MS, Check
-from cronbeat.store.catalog import FlipRecord, PingRecord
+from cronbeat.store.history import FlipRecord, PingRecord
 
 API_PREFIX = "/api/v3"
 

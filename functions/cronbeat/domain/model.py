@@ -5,8 +5,8 @@ Timestamps are epoch milliseconds (`*_ms`), periods are whole seconds (`*_s`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 Status = Literal["new", "up", "down", "paused"]
 """Stored statuses. `grace` and `started` are derived at evaluation time."""
@@ -35,50 +35,75 @@ DEFAULT_GRACE_S = HOUR_S
 MAX_PERIOD_S = 365 * DAY_S
 
 
+def kept(*, stored: str = "", scanned: bool = False, api: str = "") -> dict[str, Any]:
+    """How a Check field is kept: the one declaration the store and the API derive from.
+
+    - `stored`: the item's attribute name, when it differs from the field's (units live in the
+      domain names, the item keeps the short names of docs/architecture.md);
+    - `scanned`: the sweep reads it (evaluation needs it, or an alert shows it);
+    - `api`: the management API's name for it, when the API copies it in and out as it is.
+    """
+    return {"stored": stored, "scanned": scanned, "api": api}
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """One monitored job, as the scanner and the ping path see it."""
 
-    id: str
-    name: str = ""
-    slug: str = ""
-    tags: str = ""
+    id: str = field(metadata=kept(scanned=True))
+    name: str = field(default="", metadata=kept(scanned=True, api="name"))
+    slug: str = field(default="", metadata=kept(scanned=True, api="slug"))
+    tags: str = field(default="", metadata=kept(scanned=True, api="tags"))
     """Space-separated, as Healthchecks.io keeps them."""
-    desc: str = ""
-    kind: Kind = "simple"
-    timeout_s: int = DEFAULT_TIMEOUT_S
-    grace_s: int = DEFAULT_GRACE_S
-    schedule: str = "* * * * *"
-    tz: str = "UTC"
-    status: Status = "new"
-    status_since_ms: int | None = None
+    desc: str = field(default="", metadata=kept(api="desc"))
+    kind: Kind = field(default="simple", metadata=kept(scanned=True))
+    timeout_s: int = field(default=DEFAULT_TIMEOUT_S, metadata=kept(stored="timeout", scanned=True))
+    grace_s: int = field(
+        default=DEFAULT_GRACE_S, metadata=kept(stored="grace", scanned=True, api="grace")
+    )
+    schedule: str = field(default="* * * * *", metadata=kept(scanned=True))
+    tz: str = field(default="UTC", metadata=kept(scanned=True, api="tz"))
+    status: Status = field(default="new", metadata=kept(scanned=True))
+    status_since_ms: int | None = field(
+        default=None, metadata=kept(stored="status_since", scanned=True)
+    )
     """When the current status began: how long a recovered check was down."""
-    last_ping_ms: int | None = None
-    last_start_ms: int | None = None
+    last_ping_ms: int | None = field(default=None, metadata=kept(stored="last_ping", scanned=True))
+    last_start_ms: int | None = field(
+        default=None, metadata=kept(stored="last_start", scanned=True)
+    )
     """Set while a run is open (a `/start` not yet closed by a finish)."""
     last_start_rid: str | None = None
-    last_exit: int | None = None
-    last_duration_ms: int | None = None
+    last_exit: int | None = field(default=None, metadata=kept(scanned=True))
+    last_duration_ms: int | None = field(
+        default=None, metadata=kept(stored="last_duration", scanned=True)
+    )
     n_pings: int = 0
-    failure_streak: int = 0
+    failure_streak: int = field(default=0, metadata=kept(scanned=True))
     success_streak: int = 0
-    max_runtime_s: int | None = None
+    max_runtime_s: int | None = field(
+        default=None, metadata=kept(stored="max_runtime", scanned=True, api="max_runtime")
+    )
     """How long a started run may take; None means the grace period."""
-    failure_threshold: int = 1
-    recovery_threshold: int = 1
-    realert_every_s: int | None = None
-    last_alert_ms: int | None = None
-    manual_resume: bool = False
-    methods: str = ""
+    failure_threshold: int = field(default=1, metadata=kept(scanned=True, api="failure_threshold"))
+    recovery_threshold: int = field(default=1, metadata=kept(api="recovery_threshold"))
+    realert_every_s: int | None = field(
+        default=None, metadata=kept(stored="realert_every", scanned=True, api="realert_every")
+    )
+    last_alert_ms: int | None = field(
+        default=None, metadata=kept(stored="last_alert_at", scanned=True)
+    )
+    manual_resume: bool = field(default=False, metadata=kept(api="manual_resume"))
+    methods: str = field(default="", metadata=kept(api="methods"))
     """`""` accepts any method; `"POST"` ignores every other method."""
     filter_http_body: bool = False
-    success_kw: str = ""
-    failure_kw: str = ""
-    start_kw: str = ""
-    filter_default_fail: bool = False
-    channels: str = ""
+    success_kw: str = field(default="", metadata=kept(api="success_kw"))
+    failure_kw: str = field(default="", metadata=kept(api="failure_kw"))
+    start_kw: str = field(default="", metadata=kept(api="start_kw"))
+    filter_default_fail: bool = field(default=False, metadata=kept(api="filter_default_fail"))
+    channels: str = field(default="", metadata=kept(scanned=True))
     """Comma-separated channel ids that receive this check's alerts."""
-    created_ms: int | None = None
+    created_ms: int | None = field(default=None, metadata=kept(stored="created"))
 
     @property
     def started(self) -> bool:
@@ -96,6 +121,16 @@ class Check:
     @property
     def channel_ids(self) -> list[str]:
         return [c for c in self.channels.split(",") if c]
+
+
+STORED_NAMES: dict[str, str] = {f.name: f.metadata.get("stored") or f.name for f in fields(Check)}
+"""Check field → item attribute."""
+SCANNED_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Check) if f.metadata.get("scanned"))
+"""What the sweep reads: evaluation's inputs and what an alert shows."""
+API_FIELDS: dict[str, str] = {
+    f.metadata["api"]: f.name for f in fields(Check) if f.metadata.get("api")
+}
+"""API name → Check field, for the fields the management API copies in and out as they are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +167,15 @@ class Ping:
     ) -> Ping:
         """Exit status 0 is a success, anything above it a failure."""
         return cls("success" if status == 0 else "fail", status, rid, method, body, explicit=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a ping, as the history records it."""
+
+    scheme: str = "http"
+    remote_addr: str = ""
+    ua: str = ""
 
 
 @dataclass(frozen=True, slots=True)

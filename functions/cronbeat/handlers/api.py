@@ -184,7 +184,8 @@ def openapi_json() -> Response[str]:
 
 @app.get(f"{V3}/status/", summary="Answers OK when the API can reach DynamoDB (no key).")
 def status() -> Response[str]:
-    if not _stores().catalog.reachable():
+    stores = _stores()
+    if not (stores.checks.reachable() and stores.history.reachable()):
         return Response(503, TEXT, "DynamoDB is unreachable")
     return Response(200, TEXT, "OK")
 
@@ -261,7 +262,7 @@ def resume_check(check: str) -> CheckOut:
 def list_pings(check: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> PingList:
     stores, view = _authorised(write=False)
     found = CheckService(stores, now_ms=view.now_ms).get(check)
-    pings = stores.catalog.pings(found.id, limit=limit)
+    pings = stores.history.pings(found.id, limit=limit)
     return PingList(pings=[ping_out(found, ping, view) for ping in pings])
 
 
@@ -278,7 +279,7 @@ def ping_body(check: str, n: str) -> Response[Any]:
     if not n.isascii() or not n.isdigit() or len(n) > 10:
         raise NotFound()
     found = CheckService(stores, now_ms=clock.now_ms()).get(check)
-    body = stores.catalog.ping_body(found.id, int(n))
+    body = stores.history.ping_body(found.id, int(n))
     if body is None:
         raise NotFound()
     try:
@@ -304,7 +305,7 @@ def list_flips(
     since_ms = [t * SECOND_MS for t in (start,) if t is not None]
     if seconds is not None:
         since_ms.append(now_ms - seconds * SECOND_MS)
-    flips = stores.catalog.flips(
+    flips = stores.history.flips(
         found.id,
         start_ms=max(since_ms) if since_ms else None,
         end_ms=end * SECOND_MS if end is not None else None,

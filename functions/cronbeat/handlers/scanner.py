@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cronbeat import runtime
 from cronbeat.domain.model import SECOND_MS
-from cronbeat.service.sweep import Stage, sweep
+from cronbeat.service.sweep import Stage, SweepWrites, sweep
 
 logger = Logger()
 metrics = Metrics(namespace=runtime.METRICS_NAMESPACE)
@@ -49,8 +49,11 @@ def _skipped(check_id: str, stage: Stage, error: BaseException | str) -> None:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     at_ms = sweep_time_ms(event)
-    store = runtime.stores().sweeps
-    report = sweep(store.scan(), store, at_ms, timer=time.perf_counter, on_failure=_skipped)
+    stores = runtime.stores()
+    writes = SweepWrites(stores.checks, stores.history)
+    report = sweep(
+        stores.checks.scan(), writes, at_ms, timer=time.perf_counter, on_failure=_skipped
+    )
     for _ in range(report.flips):
         metrics.add_metric(name="Flips", unit=MetricUnit.Count, value=1)
     for lag_s in report.detection_lags_s:

@@ -18,7 +18,7 @@ from cronbeat.api.models import CheckSpec
 from cronbeat.api.shapes import unique_key
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check, Flip
-from cronbeat.store.catalog import CheckChanged, CheckNotFound
+from cronbeat.store.checks import LostRace
 from cronbeat.stores import Stores
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -113,16 +113,20 @@ class CheckService:
         if UUID_PATTERN.match(reference):
             stored = self._stores.checks.get(reference)
             if stored is not None:
-                return stored[0]
+                return stored.check
         elif by_unique_key and UNIQUE_KEY_PATTERN.match(reference):
-            for entry in self._stores.catalog.all():
+            for entry in self._stores.checks.all():
                 if unique_key(entry.check.id) == reference:
                     return entry.check
         raise NotFound()
 
     def find(self, *, tags: list[str], slug: str | None) -> list[Check]:
         wanted = {tag for tag in tags if tag}
-        return self._stores.catalog.find(tags=wanted, slug=slug)
+        return [
+            s.check
+            for s in self._stores.checks.all()
+            if wanted.issubset(s.check.tag_list) and (slug is None or s.check.slug == slug)
+        ]
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -144,7 +148,7 @@ class CheckService:
         """The existing check Healthchecks.io's `unique` names, when every listed field is given."""
         if not spec.unique or not all(spec.given(name) for name in spec.unique):
             return None
-        for entry in self._stores.catalog.all():
+        for entry in self._stores.checks.all():
             if all(getattr(entry.check, UNIQUE_FIELDS[n]) == getattr(spec, n) for n in spec.unique):
                 return entry.check
         return None
@@ -168,11 +172,10 @@ class CheckService:
             if stored is None:
                 raise NotFound()
             try:
-                return write(*stored)
-            except CheckChanged:
-                continue
-            except CheckNotFound:
-                raise NotFound() from None
+                return write(stored.check, stored.rev)
+            except LostRace as lost:
+                if lost.stored is None and not lost.conflict:
+                    raise NotFound() from None
         raise Conflict("the check kept changing while being updated; try again")
 
     def _change(self, check_id: str, change: Callable[[Check], Check | None]) -> Check:
@@ -185,7 +188,7 @@ class CheckService:
             after = change(before)
             if after is None or after == before:
                 return before
-            self._stores.catalog.update(
+            self._stores.checks.write(
                 before, after, rev=rev, ping_key=self._ping_key(before, after)
             )
             return after
@@ -199,7 +202,7 @@ class CheckService:
 
     def delete(self, reference: str) -> Check:
         check_id = self.get(reference, by_unique_key=False).id
-        deleted = self._stores.catalog.delete(check_id)
+        deleted = self._stores.checks.delete(check_id)
         if deleted is None:
             raise NotFound()
         return deleted
@@ -207,21 +210,21 @@ class CheckService:
     def _transition(
         self, check_id: str, decide: Callable[[Check], tuple[Check, Flip] | None]
     ) -> Check:
-        settings = self._stores.settings
-
         def write(before: Check, rev: int) -> Check:
             decided = decide(before)
             if decided is None:
                 return before
             after, flip = decided
-            self._stores.catalog.transition(
-                before,
+            record = self._stores.history.flip(
                 after,
                 flip,
-                rev=rev,
                 at_ms=self._now_ms,
-                ping_key=self._ping_key(before, after),
-                retention_days=settings.flip_retention_days,
+                rev=rev + 1,
+                previous_since_ms=before.status_since_ms,
+                manual=True,
+            )
+            self._stores.checks.write(
+                before, after, rev=rev, extra=[record], ping_key=self._ping_key(before, after)
             )
             return after
 
@@ -276,7 +279,7 @@ class CheckService:
                 ids.discard(channel_id)
             return replace(check, channels=",".join(sorted(ids)))
 
-        for entry in self._stores.catalog.all():
+        for entry in self._stores.checks.all():
             if attach or channel_id in entry.check.channel_ids:
                 try:
                     self._change(entry.check.id, change)

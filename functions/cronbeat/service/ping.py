@@ -2,23 +2,36 @@
 
 The HTTP side (`api/ping_protocol.py`) parses the request and turns the `Recorded` outcome into
 Healthchecks.io's reply; this module knows nothing of URLs or status codes.
+
+A ping first tries the read-free fast path: one conditional UpdateItem whose condition is the
+domain's `FastPath` guard, then one PutItem of the history item. When the guard does not hold
+(the ping may change the status), the update hands back the stored check, and the ping takes the
+general path: `apply_ping` on that check, written in one transaction conditioned on the revision
+it read, with the history item and the flip. A lost race decides again on the check that won.
 """
 
 from __future__ import annotations
 
 import hmac
+import random
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from cronbeat import runtime
-from cronbeat.domain.model import Check, Ping, StoredKind
+from cronbeat.domain.machine import FastPath, apply_ping, fast_path
+from cronbeat.domain.model import Check, Ping, PingOutcome, Sender, StoredKind
 from cronbeat.store.channels import ChannelStore
-from cronbeat.store.checks import CheckExists, CheckStore, Contention, Sender
+from cronbeat.store.checks import CheckExists, CheckRepository, LostRace, StoredCheck
 from cronbeat.store.codec import slug_key
+from cronbeat.store.history import History
 from cronbeat.store.project import ProjectStore
 
-__all__ = ["SLUG_CHECK_NAMESPACE", "Address", "Outcome", "PingService", "Recorded", "Sender"]
+MAX_ATTEMPTS = 20
+"""Conflicting writes a ping retries before giving up (each re-reads what won)."""
+_BACKOFF_CAP_S = 0.1
 
 SLUG_CHECK_NAMESPACE = uuid.UUID("5b0f3f7e-1c7a-4b8e-9a51-7f3c2d9e4a10")
 """Checks made by `?create=1` get uuid5(namespace, "<ping key>/<slug>"), so two racing creates
@@ -45,13 +58,27 @@ class Recorded:
     kind: StoredKind | None = None
 
 
+class Contention(Exception):
+    """A ping lost MAX_ATTEMPTS races in a row; nothing of it was written."""
+
+
 class PingService:
     """Find the check a ping names (creating it for `?create=1`), record the ping."""
 
-    def __init__(self, checks: CheckStore, project: ProjectStore, channels: ChannelStore) -> None:
+    def __init__(
+        self,
+        checks: CheckRepository,
+        history: History,
+        project: ProjectStore,
+        channels: ChannelStore,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._checks = checks
+        self._history = history
         self._project = project
         self._channels = channels
+        self._sleep = sleep
 
     def record(
         self, address: Address, ping: Ping, sender: Sender, *, create: bool, at_ms: int
@@ -61,12 +88,77 @@ class PingService:
             return Recorded(found)
         check_id, created = found
         try:
-            outcome = self._checks.record_ping(check_id, ping, at_ms, sender)
+            outcome = self.apply(check_id, ping, at_ms, sender)
         except Contention:
             return Recorded("busy", check_id)
         if outcome is None:
             return Recorded("not_found", check_id)
         return Recorded("created" if created else "recorded", check_id, outcome.kind)
+
+    def apply(self, check_id: str, ping: Ping, at_ms: int, sender: Sender) -> PingOutcome | None:
+        """Apply `ping` to the check and record it; None if there is no such check.
+
+        The outcome is exactly `apply_ping` on the stored state the winning write was conditioned
+        on. Raises Contention if it lost every one of MAX_ATTEMPTS races.
+        """
+        plan = fast_path(ping)
+        seen: StoredCheck | None = None
+        for attempt in range(MAX_ATTEMPTS):
+            if plan is not None and (seen is None or plan.admits(seen.check)):
+                try:
+                    fast = self._checks.update_fast(check_id, plan, ping, at_ms)
+                except LostRace:
+                    self._backoff(attempt)
+                    continue
+                if fast.stored is None:
+                    return None
+                if fast.applied:
+                    return self._record_fast(plan, ping, at_ms, sender, fast.stored.check)
+                seen = fast.stored
+                continue
+            if seen is None:
+                seen = self._checks.get(check_id)
+                if seen is None:
+                    return None
+            outcome = apply_ping(seen.check, ping, at_ms)
+            try:
+                self._write(seen, outcome, ping, at_ms, sender)
+            except LostRace as lost:
+                seen = lost.stored
+                if lost.conflict or attempt >= 2:
+                    self._backoff(attempt)
+                continue
+            return outcome
+        raise Contention(check_id)
+
+    def _backoff(self, attempt: int) -> None:
+        self._sleep(random.uniform(0, min(_BACKOFF_CAP_S, 0.002 * 2**attempt)))
+
+    def _record_fast(
+        self, plan: FastPath, ping: Ping, at_ms: int, sender: Sender, after: Check
+    ) -> PingOutcome:
+        """Record the history item of a ping the fast path applied (`after` is the check now)."""
+        duration = after.last_duration_ms if plan.kind in ("success", "fail") else None
+        self._history.put(self._history.ping(after, plan.kind, ping, sender, at_ms, duration))
+        return PingOutcome(after, plan.kind, duration, None)
+
+    def _write(
+        self, seen: StoredCheck, outcome: PingOutcome, ping: Ping, at_ms: int, sender: Sender
+    ) -> None:
+        """One transaction: the check (if still at the revision seen), the history, the flip."""
+        after = outcome.check
+        record = self._history.ping(after, outcome.kind, ping, sender, at_ms, outcome.duration_ms)
+        extra = [record]
+        if outcome.flip is not None:
+            flip = self._history.flip(
+                after,
+                outcome.flip,
+                at_ms=at_ms,
+                rev=seen.rev + 1,
+                previous_since_ms=seen.check.status_since_ms,
+            )
+            extra.append(flip)
+        self._checks.write(seen.check, after, rev=seen.rev, extra=extra)
 
     def _find(self, address: Address, create: bool, at_ms: int) -> tuple[str, bool] | Outcome:
         """The id of the check the address names, and whether it was created now; or why not."""
@@ -99,7 +191,7 @@ class PingService:
             return derived_id, True
         except CheckExists:
             existing = self._checks.get(derived_id)
-            if existing is not None and existing[0].slug == slug:
+            if existing is not None and existing.check.slug == slug:
                 return derived_id, False
         # The derived id belongs to a check whose slug has since changed: make a random one.
         fresh = replace(check, id=str(uuid.uuid4()))
@@ -110,4 +202,9 @@ class PingService:
 def default_service() -> PingService:
     """The service on this process's stores."""
     stores = runtime.stores()
-    return PingService(stores.checks, stores.project, stores.channels)
+    return PingService(
+        stores.checks,
+        stores.history,
+        stores.project,
+        stores.channels,
+    )

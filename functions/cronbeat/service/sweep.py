@@ -12,7 +12,9 @@ from typing import Literal, Protocol
 
 from cronbeat.domain.machine import evaluate
 from cronbeat.domain.model import SECOND_MS, Check, Flip
-from cronbeat.store.sweeps import ScannedCheck, UnreadableCheck
+from cronbeat.store.checks import CheckRepository, LostRace, ScannedCheck, UnreadableCheck
+from cronbeat.store.expressions import NewItem
+from cronbeat.store.history import History
 
 
 class SweepWriter(Protocol):
@@ -21,6 +23,33 @@ class SweepWriter(Protocol):
     def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at_ms: int) -> bool: ...
 
     def write_reminder(self, before: Check, rev: int, after: Check, at_ms: int) -> bool: ...
+
+
+class SweepWrites:
+    """A sweep's flips and reminders: the check, conditioned on the revision the sweep read, and
+    its outbox item, in one transaction. A ping, an API change or another scanner that wrote the
+    check since wins, and the next sweep decides again on what it wrote."""
+
+    def __init__(self, checks: CheckRepository, history: History) -> None:
+        self._checks = checks
+        self._history = history
+
+    def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at_ms: int) -> bool:
+        outbox = self._history.flip(
+            after, flip, at_ms=at_ms, rev=rev + 1, previous_since_ms=before.status_since_ms
+        )
+        return self._write(before, rev, after, outbox)
+
+    def write_reminder(self, before: Check, rev: int, after: Check, at_ms: int) -> bool:
+        outbox = self._history.flip(after, None, at_ms=at_ms, rev=rev + 1)
+        return self._write(before, rev, after, outbox)
+
+    def _write(self, before: Check, rev: int, after: Check, outbox: NewItem) -> bool:
+        try:
+            self._checks.write(before, after, rev=rev, extra=[outbox])
+        except LostRace:
+            return False
+        return True
 
 
 @dataclass(slots=True)
@@ -67,7 +96,7 @@ def sweep(
             report.failed += 1
             on_failure(entry.check_id, "decode", entry.error)
             continue
-        check, rev = entry
+        check, rev = entry.check, entry.rev
         try:
             evaluation = evaluate(check, at_ms)
         except Exception as exc:  # one bad check must not stop the sweep for all the others

@@ -1,111 +1,86 @@
-"""The checks table: create and read checks, resolve slugs, and record pings on the write budget.
+"""The checks table: the one repository of the check item, for the ping, API and sweep paths.
 
-A ping first tries the read-free fast path: one conditional UpdateItem whose condition is the
-domain's `FastPath` guard, plus one PutItem of the history item. When the guard does not hold
-(the ping may change the status), the update fails and hands back the stored item, and the ping
-takes the general path: `apply_ping` on that item, written in one transaction conditioned on the
-revision it read, together with the history item and the flip.
+Every write of a check is conditional, in one of two ways (docs/architecture.md):
+- the read-free fast path of a ping: one UpdateItem whose condition is the domain's `FastPath`
+  guard, so a ping that cannot change the status costs no read;
+- every other write (a ping that may flip, an API change, a sweep's flip or reminder): the
+  attributes that differ from what was read, conditioned on the `rev` that was read, in one
+  transaction with the history items that go with it.
+A write that loses raises `LostRace` with the check that won, and the service decides again.
+The store never decides: the state machine is called by the services.
 """
 
 from __future__ import annotations
 
-import random
-import re
-import time
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cronbeat.domain.machine import FastPath, apply_ping, fast_path
-from cronbeat.domain.model import Check, Ping, PingOutcome, StoredKind
-from cronbeat.settings import Settings
-from cronbeat.store.codec import (
-    ATTRIBUTE,
-    REVISION,
-    Item,
-    encode_value,
-    from_item,
-    revision,
-    slug_key,
-    to_item,
-)
-from cronbeat.store.events import flip_item, ping_item
-from cronbeat.store.pages import items
+from cronbeat.domain.machine import FastPath
+from cronbeat.domain.model import SCANNED_FIELDS, STORED_NAMES, Check, Ping
+from cronbeat.store.codec import REVISION, Item, from_item, revision, slug_key, to_item
+from cronbeat.store.expressions import Expression, NewItem, lost_transaction
+from cronbeat.store.pages import items, pages
 from cronbeat.store.tables import SLUG_INDEX
 
-MAX_ATTEMPTS = 20
-"""Conflicting writes a ping retries before giving up (each re-reads what won)."""
-_BACKOFF_CAP_S = 0.1
+_PROJECTED = (*(STORED_NAMES[field] for field in SCANNED_FIELDS), REVISION)
+_PROJECTION_NAMES = {f"#p{i}": attribute for i, attribute in enumerate(_PROJECTED)}
+PROJECTION_EXPRESSION = ", ".join(_PROJECTION_NAMES)
+"""What a sweep reads. A projection saves transfer and decoding, not read units: DynamoDB bills
+the whole item."""
+
+_PAGE_WAIT_S = 0.1
 
 
 class CheckExists(Exception):
     """A check with this id is already stored."""
 
 
-class Contention(Exception):
-    """A ping lost MAX_ATTEMPTS races in a row; nothing of it was written."""
+class LostRace(Exception):
+    """A conditional write of a check lost: to `stored` (None when the check is gone, or when
+    `conflict` says a concurrent transaction collided and nothing won yet: back off)."""
+
+    def __init__(self, stored: StoredCheck | None, *, conflict: bool) -> None:
+        super().__init__("conflict" if conflict else "condition failed")
+        self.stored = stored
+        self.conflict = conflict
 
 
 @dataclass(frozen=True, slots=True)
-class Sender:
-    """Who sent a ping, as the history records it."""
+class StoredCheck:
+    """A check and the revision it was read at."""
 
-    scheme: str = "http"
-    remote_addr: str = ""
-    ua: str = ""
+    check: Check
+    rev: int
 
 
 @dataclass(frozen=True, slots=True)
 class FastResult:
-    """The fast-path update's answer: applied with the new item, or refused with the stored one.
+    """The fast-path update's answer: the check after it, or the stored one it was refused by.
 
-    A refusal without an item means there is no such check.
+    `stored` is None when there is no such check.
     """
 
     applied: bool
-    item: Item | None
+    stored: StoredCheck | None
 
 
 @dataclass(frozen=True, slots=True)
-class _Lost:
-    """A general-path write that lost a race: the item that won, if DynamoDB handed it back.
+class UnreadableCheck:
+    """An item the codec could not decode: the sweep logs and skips it like a failed evaluation."""
 
-    `conflict` means a concurrent transaction collided with it and nothing won yet: back off.
-    """
-
-    item: Item | None
-    conflict: bool
+    check_id: str
+    error: str
 
 
-class _Expression:
-    """Collects `#name` and `:value` placeholders while an expression is built."""
+ScannedCheck = StoredCheck | UnreadableCheck
+"""A check with the revision it was read at, or an item that could not be decoded."""
 
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-        self.values: dict[str, Any] = {}
 
-    def name(self, attribute: str) -> str:
-        placeholder = f"#{attribute}"
-        self.names[placeholder] = attribute
-        return placeholder
-
-    def value(self, label: str, value: Any) -> str:
-        placeholder = f":{label}"
-        self.values[placeholder] = value if isinstance(value, dict) else encode_value(value)
-        return placeholder
-
-    def request(self, condition: str, sets: list[str], removes: list[str]) -> dict[str, Any]:
-        """The expression arguments with only the placeholders used: DynamoDB rejects others."""
-        update = "SET " + ", ".join(sets)
-        if removes:
-            update += " REMOVE " + ", ".join(removes)
-        used = set(re.findall(r"[#:]\w+", condition + " " + update))
-        return {
-            "ConditionExpression": condition,
-            "UpdateExpression": update,
-            "ExpressionAttributeNames": {k: v for k, v in self.names.items() if k in used},
-            "ExpressionAttributeValues": {k: v for k, v in self.values.items() if k in used},
-        }
+def _stored(item: Item | None) -> StoredCheck | None:
+    return None if item is None else StoredCheck(from_item(item), revision(item))
 
 
 def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
@@ -113,7 +88,7 @@ def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
 
     The codec leaves out attributes at their default, so "false", "" and 0 are also "absent".
     """
-    x = _Expression()
+    x = Expression()
     status = x.name("status")
     conditions = [
         f"attribute_exists({x.name('id')})",
@@ -174,76 +149,87 @@ def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
     return x.request(" AND ".join(conditions), sets, removes)
 
 
-def full_update_request(seen: Item, after: Check, rev_seen: int) -> dict[str, Any]:
-    """Turn the stored item `seen` into `after`, only if nobody wrote it since (revision check)."""
-    new_item = to_item(after, rev=rev_seen + 1)
-    x = _Expression()
-    sets = [f"{x.name(REVISION)} = {x.value('rev_new', rev_seen + 1)}"]
+def write_request(
+    before: Check, after: Check, *, rev: int, ping_key: str | None = None
+) -> dict[str, Any] | None:
+    """Turn the stored `before` into `after` if the check is still at `rev`: only the attributes
+    that differ are written, so a sweep that read a projection leaves the rest alone.
+
+    None when nothing differs. `ping_key` keeps the slug index key in step with the slug.
+    """
+    old, new = to_item(before, ping_key=ping_key), to_item(after, ping_key=ping_key)
+    x = Expression()
+    sets = [f"{x.name(REVISION)} = {x.value('rev_new', rev + 1)}"]
     removes: list[str] = []
-    for attribute in ATTRIBUTE.values():
-        if attribute == "id":
-            continue
-        if attribute in new_item:
-            if seen.get(attribute) != new_item[attribute]:
-                sets.append(f"{x.name(attribute)} = {x.value(attribute, new_item[attribute])}")
-        elif attribute in seen:
-            removes.append(x.name(attribute))
-    if rev_seen:
-        seen_condition = f"{x.name(REVISION)} = {x.value('rev_seen', rev_seen)}"
+    changed = False
+    for attribute, value in new.items():
+        if attribute != "id" and old.get(attribute) != value:
+            sets.append(f"{x.name(attribute)} = {x.value(attribute, value)}")
+            changed = True
+    for attribute in old.keys() - new.keys():
+        removes.append(x.name(attribute))
+        changed = True
+    if not changed:
+        return None
+    if rev:
+        seen = f"{x.name(REVISION)} = {x.value('rev_seen', rev)}"
     else:
-        seen_condition = f"attribute_not_exists({x.name(REVISION)})"
-    return x.request(f"attribute_exists({x.name('id')}) AND {seen_condition}", sets, removes)
+        seen = f"attribute_not_exists({x.name(REVISION)})"
+    return x.request(f"attribute_exists({x.name('id')}) AND {seen}", sets, removes)
 
 
-class CheckStore:
-    """Checks in the checks table, and the ping history and flips their pings write."""
+class CheckRepository:
+    """Get, scan, create, delete and conditionally write the check items."""
 
-    def __init__(
-        self,
-        dynamodb: Any,
-        checks_table: str,
-        events_table: str,
-        settings: Settings | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, dynamodb: Any, checks_table: str, *, scan_segments: int = 1) -> None:
         self._db = dynamodb
-        self._checks = checks_table
-        self._events = events_table
-        self._settings = settings or Settings()
-        self._sleep = sleep
+        self._table = checks_table
+        self._segments = max(1, scan_segments)
 
-    def _key(self, check_id: str) -> Item:
+    @staticmethod
+    def _key(check_id: str) -> Item:
         return {"id": {"S": check_id}}
 
-    def get_item(self, check_id: str) -> Item | None:
-        """The stored item, read consistently."""
-        reply = self._db.get_item(
-            TableName=self._checks, Key=self._key(check_id), ConsistentRead=True
-        )
-        item: Item | None = reply.get("Item")
-        return item
-
-    def get(self, check_id: str) -> tuple[Check, int] | None:
+    def get(self, check_id: str) -> StoredCheck | None:
         """The check and its revision, read consistently; None if there is none."""
-        item = self.get_item(check_id)
-        return None if item is None else (from_item(item), revision(item))
+        reply = self._db.get_item(
+            TableName=self._table, Key=self._key(check_id), ConsistentRead=True
+        )
+        return _stored(reply.get("Item"))
+
+    def all(self) -> list[StoredCheck]:
+        """Every check, strongly consistent so a check created a moment ago is listed."""
+        request = {"TableName": self._table, "ConsistentRead": True}
+        stored = [StoredCheck(from_item(i), revision(i)) for i in items(self._db.scan, request)]
+        return sorted(stored, key=lambda s: (s.check.created_ms or 0, s.check.id))
 
     def create(self, check: Check, ping_key: str | None) -> None:
         """Store a new check at revision 1 with its slug key; CheckExists if the id is taken."""
         try:
             self._db.put_item(
-                TableName=self._checks,
+                TableName=self._table,
                 Item=to_item(check, rev=1, ping_key=ping_key),
                 ConditionExpression="attribute_not_exists(id)",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
             raise CheckExists(check.id) from exc
 
+    def delete(self, check_id: str) -> Check | None:
+        """Delete the check and return it; None if there was none.
+
+        Its pings and flips stay until their TTL removes them: deleting hundreds of history
+        items would make a DELETE slow and costly for no gain, since nothing can reach them.
+        """
+        reply = self._db.delete_item(
+            TableName=self._table, Key=self._key(check_id), ReturnValues="ALL_OLD"
+        )
+        old = reply.get("Attributes")
+        return from_item(old) if old else None
+
     def resolve_slug(self, ping_key: str, slug: str) -> list[str]:
         """Ids of the checks with this slug under this ping key: one query on the slug index."""
         request = {
-            "TableName": self._checks,
+            "TableName": self._table,
             "IndexName": SLUG_INDEX,
             "KeyConditionExpression": "slug_key = :key",
             "ExpressionAttributeValues": {":key": {"S": slug_key(ping_key, slug)}},
@@ -251,140 +237,139 @@ class CheckStore:
         return [item["id"]["S"] for item in items(self._db.query, request)]
 
     def update_fast(self, check_id: str, plan: FastPath, ping: Ping, at_ms: int) -> FastResult:
-        """Apply `plan` with one conditional UpdateItem; hand back the new or the stored item."""
+        """Apply `plan` with one conditional UpdateItem; hand back the new or the stored check.
+
+        Raises LostRace(conflict=True) when a concurrent transaction held the item.
+        """
         try:
             reply = self._db.update_item(
-                TableName=self._checks,
+                TableName=self._table,
                 Key=self._key(check_id),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **fast_path_request(plan, ping, at_ms),
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
-            return FastResult(False, exc.response.get("Item"))
-        return FastResult(True, reply["Attributes"])
+            return FastResult(False, _stored(exc.response.get("Item")))
+        except self._db.exceptions.TransactionConflictException as exc:
+            raise LostRace(None, conflict=True) from exc
+        return FastResult(True, _stored(reply["Attributes"]))
 
-    def record_ping(
-        self, check_id: str, ping: Ping, at_ms: int, sender: Sender
-    ) -> PingOutcome | None:
-        """Apply `ping` to the check and record it; None if there is no such check.
-
-        The outcome is exactly `apply_ping` on the stored state the winning write was conditioned
-        on. Raises Contention if it lost every one of MAX_ATTEMPTS races.
-        """
-        plan = fast_path(ping)
-        seen: Item | None = None
-        for attempt in range(MAX_ATTEMPTS):
-            if plan is not None and (seen is None or plan.admits(from_item(seen))):
-                try:
-                    fast = self.update_fast(check_id, plan, ping, at_ms)
-                except self._db.exceptions.TransactionConflictException:
-                    self._backoff(attempt)
-                    continue
-                if fast.item is None:
-                    return None
-                if fast.applied:
-                    return self._finish_fast(plan, ping, at_ms, sender, fast.item)
-                seen = fast.item
-                continue
-            if seen is None:
-                seen = self.get_item(check_id)
-                if seen is None:
-                    return None
-            outcome = apply_ping(from_item(seen), ping, at_ms)
-            lost = self._write_general(seen, outcome, ping, at_ms, sender)
-            if lost is None:
-                return outcome
-            seen = lost.item
-            if lost.conflict or attempt >= 2:
-                self._backoff(attempt)
-        raise Contention(check_id)
-
-    def _backoff(self, attempt: int) -> None:
-        self._sleep(random.uniform(0, min(_BACKOFF_CAP_S, 0.002 * 2**attempt)))
-
-    def _history(
+    def write(
         self,
-        check: Check,
-        kind: StoredKind,
-        ping: Ping,
-        at_ms: int,
-        sender: Sender,
-        duration_ms: int | None,
-    ) -> Item:
-        return ping_item(
-            check_id=check.id,
-            n=check.n_pings,
-            at_ms=at_ms,
-            kind=kind,
-            method=ping.method,
-            scheme=sender.scheme,
-            remote_addr=sender.remote_addr,
-            ua=sender.ua,
-            body=ping.body,
-            retention_days=self._settings.ping_retention_days,
-            exit_status=ping.exit_status,
-            rid=ping.rid,
-            duration_ms=duration_ms,
-        )
+        before: Check,
+        after: Check,
+        *,
+        rev: int,
+        extra: Sequence[NewItem] = (),
+        ping_key: str | None = None,
+    ) -> int:
+        """Write `after` over `before` if the check is still at `rev`, with the `extra` items in
+        the same transaction; return the new revision.
 
-    def _finish_fast(
-        self, plan: FastPath, ping: Ping, at_ms: int, sender: Sender, new: Item
-    ) -> PingOutcome:
-        """Record the history item of a ping the fast path applied (`new` is the check after it)."""
-        check = from_item(new)
-        duration = check.last_duration_ms if plan.kind in ("success", "fail") else None
-        history = self._history(check, plan.kind, ping, at_ms, sender, duration)
-        self._db.put_item(TableName=self._events, Item=history)
-        return PingOutcome(check, plan.kind, duration, None)
-
-    def _write_general(
-        self, seen: Item, outcome: PingOutcome, ping: Ping, at_ms: int, sender: Sender
-    ) -> _Lost | None:
-        """One transaction: the check (if still at the revision seen), the history, the flip."""
-        rev_seen = revision(seen)
-        after = outcome.check
-        items: list[dict[str, Any]] = [
-            {
-                "Update": {
-                    "TableName": self._checks,
-                    "Key": self._key(after.id),
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    **full_update_request(seen, after, rev_seen),
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self._events,
-                    "Item": self._history(
-                        after, outcome.kind, ping, at_ms, sender, outcome.duration_ms
-                    ),
-                }
-            },
-        ]
-        if outcome.flip is not None:
-            flip = flip_item(
-                check=after,
-                flip=outcome.flip,
-                at_ms=at_ms,
-                rev=rev_seen + 1,
-                retention_days=self._settings.flip_retention_days,
-                previous_since_ms=from_item(seen).status_since_ms,
-            )
-            items.append({"Put": {"TableName": self._events, "Item": flip}})
+        The condition on `rev` is what makes a retried sweep harmless: once its flip is written,
+        the revision it read is gone. Raises LostRace.
+        """
+        request = write_request(before, after, rev=rev, ping_key=ping_key)
+        if request is None:
+            return rev
+        update = {
+            "TableName": self._table,
+            "Key": self._key(after.id),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            **request,
+        }
         try:
-            self._db.transact_write_items(TransactItems=items)
+            if not extra:
+                self._db.update_item(**update)
+                return rev + 1
+            puts = [{"Put": {"TableName": new.table, "Item": new.item}} for new in extra]
+            self._db.transact_write_items(TransactItems=[{"Update": update}, *puts])
+        except self._db.exceptions.ConditionalCheckFailedException as exc:
+            raise LostRace(_stored(exc.response.get("Item")), conflict=False) from exc
         except self._db.exceptions.TransactionCanceledException as exc:
-            reasons = exc.response.get("CancellationReasons") or []
-            check_reason = reasons[0] if reasons else {}
-            code = check_reason.get("Code")
-            if code == "ConditionalCheckFailed":
-                return _Lost(check_reason.get("Item"), conflict=False)
-            if code == "TransactionConflict" or any(
-                r.get("Code") == "TransactionConflict" for r in reasons
-            ):
-                return _Lost(None, conflict=True)
-            raise
-        except self._db.exceptions.TransactionConflictException:
-            return _Lost(None, conflict=True)
-        return None
+            lost = lost_transaction(exc)
+            if lost is None:
+                raise
+            raise LostRace(_stored(lost.item), conflict=lost.conflict) from exc
+        except self._db.exceptions.TransactionConflictException as exc:
+            raise LostRace(None, conflict=True) from exc
+        return rev + 1
+
+    def reachable(self) -> bool:
+        """One cheap read of the table: False when DynamoDB cannot be reached or read."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._db.get_item(TableName=self._table, Key=self._key("status"))
+        except (BotoCoreError, ClientError):
+            return False
+        return True
+
+    def scan(self) -> Iterator[ScannedCheck]:
+        """Every check for a sweep: projected, eventually consistent (half the read units), read
+        by one thread per segment and handed over page by page."""
+        pages: queue.Queue[list[ScannedCheck] | BaseException | None] = queue.Queue(
+            maxsize=2 * self._segments
+        )
+        stop = threading.Event()
+
+        def hand_over(entry: list[ScannedCheck] | BaseException | None) -> bool:
+            # Bounded queue, so a slow evaluator holds at most a few pages in memory.
+            while not stop.is_set():
+                try:
+                    pages.put(entry, timeout=_PAGE_WAIT_S)
+                except queue.Full:
+                    continue
+                return True
+            return False
+
+        def read_segment(segment: int) -> None:
+            try:
+                for page in self._segment_pages(segment):
+                    if not hand_over([decode(item) for item in page]):
+                        return
+                hand_over(None)
+            except BaseException as exc:  # handed to the consumer, which re-raises it
+                hand_over(exc)
+
+        threads = [
+            threading.Thread(target=read_segment, args=(segment,), daemon=True)
+            for segment in range(self._segments)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            finished = 0
+            while finished < len(threads):
+                entry = pages.get()
+                if entry is None:
+                    finished += 1
+                elif isinstance(entry, BaseException):
+                    raise entry
+                else:
+                    yield from entry
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+
+    def _segment_pages(self, segment: int) -> Iterator[list[Item]]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Segment": segment,
+            "TotalSegments": self._segments,
+            "ProjectionExpression": PROJECTION_EXPRESSION,
+            "ExpressionAttributeNames": _PROJECTION_NAMES,
+            "ConsistentRead": False,
+        }
+        return pages(self._db.scan, request)
+
+
+def decode(item: Item) -> ScannedCheck:
+    """A scanned item as the check and its revision, or an UnreadableCheck."""
+    try:
+        return StoredCheck(from_item(item), revision(item))
+    except (ValueError, TypeError, KeyError) as exc:
+        check_id = item.get("id", {}).get("S", "?")
+        return UnreadableCheck(check_id=check_id, error=f"{type(exc).__name__}: {exc}")

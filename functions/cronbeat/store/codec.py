@@ -8,48 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cronbeat.domain.model import Check
+from cronbeat.domain.model import STORED_NAMES, Check
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
 
-# Domain field → item attribute. Units live in the domain names; the item keeps DESIGN.md's names.
-ATTRIBUTE = {
-    "id": "id",
-    "name": "name",
-    "slug": "slug",
-    "tags": "tags",
-    "desc": "desc",
-    "kind": "kind",
-    "timeout_s": "timeout",
-    "grace_s": "grace",
-    "schedule": "schedule",
-    "tz": "tz",
-    "status": "status",
-    "status_since_ms": "status_since",
-    "last_ping_ms": "last_ping",
-    "last_start_ms": "last_start",
-    "last_start_rid": "last_start_rid",
-    "last_exit": "last_exit",
-    "last_duration_ms": "last_duration",
-    "n_pings": "n_pings",
-    "failure_streak": "failure_streak",
-    "success_streak": "success_streak",
-    "max_runtime_s": "max_runtime",
-    "failure_threshold": "failure_threshold",
-    "recovery_threshold": "recovery_threshold",
-    "realert_every_s": "realert_every",
-    "last_alert_ms": "last_alert_at",
-    "manual_resume": "manual_resume",
-    "methods": "methods",
-    "filter_http_body": "filter_http_body",
-    "success_kw": "success_kw",
-    "failure_kw": "failure_kw",
-    "start_kw": "start_kw",
-    "filter_default_fail": "filter_default_fail",
-    "channels": "channels",
-    "created_ms": "created",
-}
+ATTRIBUTE = STORED_NAMES
+"""Domain field → item attribute, as the Check declares it."""
 FIELD = {attribute: name for name, attribute in ATTRIBUTE.items()}
 REVISION = "rev"
 """Bumped by every write to a check, so a read-modify-write can be conditioned on what it read."""
