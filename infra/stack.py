@@ -1,4 +1,4 @@
-"""The cronbeat stack, read like the architecture diagram in DESIGN.md."""
+"""The cronbeat stack, read like the flows in docs/architecture.md."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from cronbeat.api.errors import ApiError, BadRequest, NotFound
 from cronbeat.api.models import CheckSpec
 from cronbeat.api.shapes import unique_key
 from cronbeat.domain.channel import Channel
-from cronbeat.domain.model import Check, Flip
+from cronbeat.domain.model import API_FIELDS, Check, Flip
 from cronbeat.store.checks import LostRace
 from cronbeat.stores import Stores
 
@@ -26,24 +26,11 @@ UNIQUE_KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 ATTEMPTS = 5
 NOT_PAUSED = "check is not paused"
 
-# Spec field → Check field, for the fields copied as they are.
-COPIED = {
-    "name": "name",
-    "slug": "slug",
-    "tags": "tags",
-    "desc": "desc",
-    "grace": "grace_s",
-    "tz": "tz",
-    "manual_resume": "manual_resume",
-    "methods": "methods",
-    "start_kw": "start_kw",
-    "success_kw": "success_kw",
-    "failure_kw": "failure_kw",
-    "filter_default_fail": "filter_default_fail",
-    "failure_threshold": "failure_threshold",
-    "recovery_threshold": "recovery_threshold",
-}
-NULLABLE = {"max_runtime": "max_runtime_s", "realert_every": "realert_every_s"}
+_DEFAULTS = Check(id="")
+COPIED = {name: f for name, f in API_FIELDS.items() if getattr(_DEFAULTS, f) is not None}
+"""Spec field → Check field, for the fields copied as they are (the Check declares them)."""
+NULLABLE = {name: f for name, f in API_FIELDS.items() if getattr(_DEFAULTS, f) is None}
+"""The copied fields that null turns off."""
 UNIQUE_FIELDS = {
     "name": "name",
     "slug": "slug",
