@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from cronbeat.api.models import ChannelOut, CheckOut, FlipOut, PingOut
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.machine import evaluate
-from cronbeat.domain.model import SECOND_MS, Check
+from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check
 from cronbeat.store.history import FlipRecord, PingRecord
 
 API_PREFIX = "/api/v3"
@@ -49,31 +49,24 @@ def public_id(check: Check, view: View) -> str:
     return unique_key(check.id) if view.read_only else check.id
 
 
+_WITH_SCHEDULE = frozenset({"tz"})
+"""Copied fields shown only with a cron schedule, as Healthchecks.io does."""
+
+
 def check_out(check: Check, view: View) -> CheckOut:
     evaluation = evaluate(check, view.now_ms)
+    copied = {
+        name: getattr(check, f) for name, f in API_FIELDS.items() if name not in _WITH_SCHEDULE
+    }
     shown = CheckOut(
-        name=check.name,
-        slug=check.slug,
-        tags=check.tags,
-        desc=check.desc,
-        grace=check.grace_s,
+        **copied,
         n_pings=check.n_pings,
         status=evaluation.status,
         started=evaluation.started,
         last_ping=iso_seconds(check.last_ping_ms),
         # As Healthchecks.io: no next ping is expected of a down check.
         next_ping=iso_seconds(None if evaluation.status == "down" else evaluation.due_ms),
-        manual_resume=check.manual_resume,
-        methods=check.methods,
-        start_kw=check.start_kw,
-        success_kw=check.success_kw,
-        failure_kw=check.failure_kw,
         filter_http_body=check.filter_http_body,
-        filter_default_fail=check.filter_default_fail,
-        failure_threshold=check.failure_threshold,
-        recovery_threshold=check.recovery_threshold,
-        max_runtime=check.max_runtime_s,
-        realert_every=check.realert_every_s,
     )
     if check.last_duration_ms:
         shown.last_duration = check.last_duration_ms // SECOND_MS
