@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cronbeat.runtime import METRICS_NAMESPACE
 from infra.config import StackConfig
 from infra.nag import acknowledge
 
@@ -97,7 +98,7 @@ class CronbeatFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
             environment={
                 "POWERTOOLS_SERVICE_NAME": "cronbeat",
-                "POWERTOOLS_METRICS_NAMESPACE": "Cronbeat",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": POWERTOOLS_LOG_LEVELS.get(
                     config.log_level, config.log_level
                 ),

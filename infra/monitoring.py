@@ -19,9 +19,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cronbeat.runtime import METRICS_NAMESPACE
 from infra.function import CronbeatFunction
 
-NAMESPACE = "Cronbeat"
+NAMESPACE = METRICS_NAMESPACE
 DIMENSIONS = {"service": "cronbeat"}
 EVENT_METRICS = ("FailurePings", "Flips", "DetectionLag", "AlertsSent", "AlertsFailed")
 """Every custom metric stream the stack charts (≤ 6 in total, by the cost budget)."""

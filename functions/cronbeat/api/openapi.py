@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from cronbeat.api.models import ErrorOut
+from cronbeat.api.shapes import API_PREFIX
 
 POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
-UNAUTHENTICATED = {"/api/v3/status/"}
+UNAUTHENTICATED = {f"{API_PREFIX}/status/"}
 
 
 def _error(description: str) -> dict[str, Any]:

@@ -217,3 +217,32 @@ def fast_path(ping: Ping) -> FastPath | None:
         return FastPath("success", "up", not_post, not ping.explicit, run, ping.rid)
     run = "rid_open_or_none" if ping.rid is not None else None
     return FastPath("fail", "down", not_post, False, run, ping.rid)
+
+
+def pause(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
+    """Pause a check by hand: its open run is dropped. No flip when it is already paused."""
+    if check.status == "paused":
+        return check, None
+    paused = replace(
+        check, status="paused", status_since_ms=at_ms, last_start_ms=None, last_start_rid=None
+    )
+    return paused, Flip(old=check.status, new="paused", reason="paused")
+
+
+def resume(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
+    """Resume a paused check as new: it waits for its next ping, with its streaks and alert
+    history cleared. No flip (and no change) when it is not paused."""
+    if check.status != "paused":
+        return check, None
+    resumed = replace(
+        check,
+        status="new",
+        status_since_ms=at_ms,
+        last_ping_ms=None,
+        last_start_ms=None,
+        last_start_rid=None,
+        failure_streak=0,
+        success_streak=0,
+        last_alert_ms=None,
+    )
+    return resumed, Flip(old="paused", new="new", reason="resumed")

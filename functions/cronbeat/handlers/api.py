@@ -48,13 +48,13 @@ from cronbeat.api.models import (
     PingList,
 )
 from cronbeat.api.requests import base_url, canonical_event
-from cronbeat.api.shapes import View, channel_out, check_out, flip_out, ping_out
+from cronbeat.api.shapes import API_PREFIX, View, channel_out, check_out, flip_out, ping_out
 from cronbeat.domain.model import MAX_PERIOD_S, SECOND_MS
 from cronbeat.service.channels import channel_from_spec, delete_channel
 from cronbeat.service.checks import NOT_PAUSED, CheckService
 from cronbeat.stores import Stores
 
-V3 = "/api/v3"
+V3 = API_PREFIX
 TEXT = "text/plain; charset=utf-8"
 LATEST_S = 9_999_999_999
 """The latest `start`/`end` a flips query takes: flip keys hold 13-digit millisecond times."""

@@ -397,7 +397,9 @@ def _configure_environment(base_url: str, min_period_s: int, log_level: str) -> 
     os.environ["CRONBEAT_MIN_PERIOD"] = str(min_period_s)
     os.environ["POWERTOOLS_LOG_LEVEL"] = log_level
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "cronbeat")
-    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Cronbeat")
+    from cronbeat.runtime import METRICS_NAMESPACE
+
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
     # EMF metrics are CloudWatch's business; locally they would only flood the console.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     warnings.filterwarnings("ignore", message="No application metrics to publish")

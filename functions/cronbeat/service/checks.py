@@ -16,6 +16,7 @@ from typing import Any
 from cronbeat.api.errors import ApiError, BadRequest, NotFound
 from cronbeat.api.models import CheckSpec
 from cronbeat.api.shapes import unique_key
+from cronbeat.domain import machine
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import API_FIELDS, Check, Flip
 from cronbeat.store.checks import LostRace
@@ -221,16 +222,8 @@ class CheckService:
         """Pause the check: idempotent, and the flip it records alerts no one."""
 
         def decide(check: Check) -> tuple[Check, Flip] | None:
-            if check.status == "paused":
-                return None
-            paused = replace(
-                check,
-                status="paused",
-                status_since_ms=self._now_ms,
-                last_start_ms=None,
-                last_start_rid=None,
-            )
-            return paused, Flip(old=check.status, new="paused", reason="paused")
+            paused, flip = machine.pause(check, self._now_ms)
+            return None if flip is None else (paused, flip)
 
         return self._transition(self.get(reference, by_unique_key=False).id, decide)
 
@@ -238,20 +231,10 @@ class CheckService:
         """Resume a paused check as new (it waits for its next ping); 409 if it is not paused."""
 
         def decide(check: Check) -> tuple[Check, Flip] | None:
-            if check.status != "paused":
+            resumed, flip = machine.resume(check, self._now_ms)
+            if flip is None:
                 raise Conflict(NOT_PAUSED)
-            resumed = replace(
-                check,
-                status="new",
-                status_since_ms=self._now_ms,
-                last_ping_ms=None,
-                last_start_ms=None,
-                last_start_rid=None,
-                failure_streak=0,
-                success_streak=0,
-                last_alert_ms=None,
-            )
-            return resumed, Flip(old="paused", new="new", reason="resumed")
+            return resumed, flip
 
         return self._transition(self.get(reference, by_unique_key=False).id, decide)
 
