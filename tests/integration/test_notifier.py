@@ -542,7 +542,7 @@ def ping_with_body(aws: Aws, check_id: str, n: int, body: bytes) -> None:
 
 def test_last_output_is_the_tail_of_the_newest_ping_with_a_body(aws: Aws) -> None:
     # Given pings whose newest has no body, and whose newest body is long, non-ASCII text
-    store = DeliveryStore(aws.dynamodb, events_table=aws.events_table, retention_days=400)
+    store = runtime.stores().history
     ping_with_body(aws, "c1", 1, b"older output")
     ping_with_body(aws, "c1", 2, "é".encode() * 600 + b"done!")
     ping_with_body(aws, "c1", 3, b"")

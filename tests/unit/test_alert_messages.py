@@ -123,7 +123,7 @@ def test_recovery_says_how_long_the_check_was_down() -> None:
         check,
         Flip(old="down", new="up", reason="recovered"),
         T0 + 3 * HOUR + 5 * MINUTE,
-        down_since_ms=T0,
+        previous_since_ms=T0,
     )
     # When worded
     # Then the outage's length is given, and the short texts say UP
@@ -266,7 +266,7 @@ def alerts(draw: st.DrawFn) -> Alert:
         check,
         flip,
         T0 + draw(st.integers(0, 10**11)),
-        down_since_ms=draw(st.none() | st.integers(0, T0)),
+        previous_since_ms=draw(st.none() | st.integers(0, T0)),
         last_output=draw(st.binary(max_size=3000)),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cronbeat.domain.machine import pause, resume
+from cronbeat.domain.machine import down_since, pause, resume
 from cronbeat.domain.model import Flip
 from tests.unit.checks import HOUR, T0, make_check
 
@@ -46,3 +46,16 @@ def test_resuming_a_check_that_is_not_paused_changes_nothing(status: str) -> Non
     check = make_check(status=status)
     # When it is resumed, Then it is unchanged and nothing flips
     assert resume(check, T0) == (check, None)
+
+
+def test_down_since_is_the_current_down_time_or_the_one_a_recovery_ended() -> None:
+    # Given a check down since T0, and one that recovered from a down time begun at T0
+    down = make_check(status="down", status_since_ms=T0)
+    up = make_check(status="up", status_since_ms=T0 + HOUR)
+    recovery = Flip(old="down", new="up", reason="recovered")
+    # When the rule is asked, Then a down check (flip or reminder) counts from its own status,
+    # a recovery from the status it left, and anything else has no down time
+    assert down_since(down, Flip(old="up", new="down", reason="timeout"), T0 - HOUR) == T0
+    assert down_since(down, None, None) == T0
+    assert down_since(up, recovery, T0) == T0
+    assert down_since(up, Flip(old="new", new="up", reason="first_ping"), T0) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cronbeat.domain.machine import down_since
 from cronbeat.domain.model import Check, Flip
 
 
@@ -17,12 +18,17 @@ class Alert:
     """None for a reminder (a re-alert of a check that is still down)."""
     at_ms: int
     """When the flip or reminder was written."""
-    down_since_ms: int | None = None
-    """For a recovery: when the check went down, so the message can say for how long."""
+    previous_since_ms: int | None = None
+    """When the status before the flip began (for a recovery: when the check went down)."""
     last_output: bytes = b""
     """Tail of the most recent ping body; messages show at most its last 1,000 bytes."""
     dashboard_url: str = ""
     """Link to this check's page in the dashboard (`<base>/#check/<id>`); empty when unknown."""
+
+    @property
+    def down_since_ms(self) -> int | None:
+        """When the down time this alert is about began, by the domain's one rule."""
+        return down_since(self.check, self.flip, self.previous_since_ms)
 
     @property
     def kind(self) -> str:

@@ -16,9 +16,8 @@ from cronbeat.domain.durations import format_duration_ms, format_duration_s
 from cronbeat.domain.errors import DomainError
 from cronbeat.domain.model import SECOND_MS, Check
 from cronbeat.domain.schedule import next_fire_ms, zone
+from cronbeat.domain.text import OUTPUT_TAIL_BYTES, utf8_tail
 
-OUTPUT_TAIL_BYTES = 1000
-"""At most this much of the last ping body goes into a message or payload."""
 SMS_LIMIT = 160
 SUBJECT_LIMIT = 99
 """SNS wants subjects "less than 100 characters long"."""
@@ -27,8 +26,6 @@ _MIN_NAME = 30
 _ELLIPSIS = "..."
 """Three dots, not "…": the GSM-7 alphabet of a plain SMS has no ellipsis character."""
 
-_UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
-"""Bytes that continue a UTF-8 character: a cut that starts on one has split a character."""
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -159,14 +156,8 @@ def _signal_hint(exit_status: int) -> str:
     return f" (killed by {name}?)"
 
 
-def _down_since(alert: Alert) -> int | None:
-    if alert.down_since_ms is not None:
-        return alert.down_since_ms
-    return alert.check.status_since_ms if alert.check.status == "down" else None
-
-
 def _still_down(alert: Alert) -> str:
-    since = _down_since(alert)
+    since = alert.down_since_ms
     if since is None:
         return "still down"
     moment = datetime.fromtimestamp(since / SECOND_MS, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -185,14 +176,12 @@ def output_tail(alert: Alert) -> str:
     Bytes are decoded as UTF-8 with replacement; a character cut in half at the start is dropped.
     The text stays within 1,000 bytes as UTF-8 too: each invalid byte becomes a 3-byte U+FFFD.
     """
-    tail = alert.last_output[-OUTPUT_TAIL_BYTES:]
-    if len(alert.last_output) > OUTPUT_TAIL_BYTES:
-        tail = tail.lstrip(_UTF8_CONTINUATION)
+    tail = utf8_tail(alert.last_output, OUTPUT_TAIL_BYTES)
     text = tail.decode("utf-8", errors="replace").replace("\r\n", "\n")
     text = _CONTROL.sub("", _ANSI_ESCAPE.sub("", text)).strip("\n")
     encoded = text.encode("utf-8")
     if len(encoded) > OUTPUT_TAIL_BYTES:
-        text = encoded[-OUTPUT_TAIL_BYTES:].lstrip(_UTF8_CONTINUATION).decode("utf-8").lstrip("\n")
+        text = utf8_tail(encoded, OUTPUT_TAIL_BYTES).decode("utf-8").lstrip("\n")
     return text
 
 
@@ -202,7 +191,7 @@ def facts(alert: Alert) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if alert.flip is not None:
         rows.append(("Status", f"{alert.flip.new} (was {alert.flip.old})"))
-    since = _down_since(alert)
+    since = alert.down_since_ms
     if alert.flip is None and since is not None:
         rows.append(("Down since", when(since, check.tz)))
     rows.append(("Expected", schedule_text(check)))

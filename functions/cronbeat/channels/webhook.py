@@ -26,8 +26,6 @@ def payload(alert: Alert, *, timestamp_s: int) -> dict[str, Any]:
     """The JSON document a webhook receives; every field is listed in the README."""
     check, flip = alert.check, alert.flip
     down_since = alert.down_since_ms
-    if down_since is None and alert.status == "down":
-        down_since = check.status_since_ms
     return {
         "kind": alert.kind,
         "alert_id": alert.alert_id,

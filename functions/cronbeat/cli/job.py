@@ -78,7 +78,11 @@ def _truncation_notice(kept: int, total: int) -> bytes:
 
 
 def _utf8_start(data: bytes) -> bytes:
-    """Drop the stray continuation bytes a cut can leave before the first whole character."""
+    """Drop the stray continuation bytes a cut can leave before the first whole character.
+
+    The same rule as `cronbeat.domain.text.utf8_tail`, copied because the CLI stays
+    standard-library-only and installable on its own.
+    """
     skip = 0
     while skip < min(3, len(data)) and data[skip] in _UTF8_CONTINUATION:
         skip += 1

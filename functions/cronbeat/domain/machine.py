@@ -246,3 +246,16 @@ def resume(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
         last_alert_ms=None,
     )
     return resumed, Flip(old="paused", new="new", reason="resumed")
+
+
+def down_since(check: Check, flip: Flip | None, previous_since_ms: int | None) -> int | None:
+    """When the check's down time began: the current one, or for a recovery the one it ended.
+
+    `check` is the check after `flip` (None for a reminder); `previous_since_ms` is when the
+    status before the flip began. None when the alert is about no down time.
+    """
+    if check.status == "down":
+        return check.status_since_ms
+    if flip is not None and flip.old == "down":
+        return previous_since_ms
+    return None

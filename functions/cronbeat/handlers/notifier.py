@@ -72,7 +72,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         sequence_number = str(record.get("dynamodb", {}).get("SequenceNumber", ""))
         try:
             entry = outbox_entry(
-                record, base_url=settings.base_url, last_output=stores.deliveries.last_output
+                record, base_url=settings.base_url, last_output=stores.history.last_output
             )
         except MalformedOutboxItem:
             # Retrying cannot fix the item, and a stuck record would hold up every later alert.

@@ -98,17 +98,11 @@ def outbox_entry(
         raise MalformedOutboxItem(f"{type(exc).__name__}: {exc}") from exc
     if flip is not None and not flip.alerts:
         return None
-    if flip is None:
-        down_since_ms = check.status_since_ms
-    elif flip.new != "down" and previous_since is not None:
-        down_since_ms = int(previous_since)
-    else:
-        down_since_ms = None
     alert = Alert(
         check=check,
         flip=flip,
         at_ms=at_ms,
-        down_since_ms=down_since_ms,
+        previous_since_ms=int(previous_since) if previous_since is not None else None,
         last_output=last_output(check.id),
         dashboard_url=dashboard_url(base_url, check.id),
     )

@@ -10,15 +10,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from cronbeat.store.codec import Item, encode_value
-from cronbeat.store.events import PING_PREFIX, TTL_ATTRIBUTE, delivery_sk, expires_at
+from cronbeat.store.events import TTL_ATTRIBUTE, delivery_sk, expires_at
 
 Outcome = Literal["delivered", "failed-permanent", "failed-retryable"]
 PENDING = "pending"
 RETRYABLE: Outcome = "failed-retryable"
-OUTPUT_TAIL_BYTES = 1000
-_RECENT_PINGS = 5
-_UTF8_CONTINUATION = range(0x80, 0xC0)
-"""Bytes that continue a UTF-8 character; a character is at most 4 bytes long."""
 
 
 class DeliveryStore:
@@ -123,31 +119,3 @@ class DeliveryStore:
     @staticmethod
     def _key(check_id: str, flip_sk: str, channel_id: str) -> Item:
         return {"pk": {"S": check_id}, "sk": {"S": delivery_sk(flip_sk, channel_id)}}
-
-    def last_output(self, check_id: str) -> bytes:
-        """The last 1,000 bytes of the newest recent ping that carried a body (b"" if none)."""
-        reply = self._db.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :pings)",
-            ExpressionAttributeValues={":pk": {"S": check_id}, ":pings": {"S": PING_PREFIX}},
-            ProjectionExpression="#body",
-            ExpressionAttributeNames={"#body": "body"},
-            ScanIndexForward=False,
-            Limit=_RECENT_PINGS,
-        )
-        for item in reply.get("Items", []):
-            body = item.get("body", {}).get("B")
-            if body:
-                return _tail(bytes(body))
-        return b""
-
-
-def _tail(body: bytes) -> bytes:
-    """The last 1,000 bytes, without the broken UTF-8 character the cut may leave at the start."""
-    if len(body) <= OUTPUT_TAIL_BYTES:
-        return body
-    tail = body[-OUTPUT_TAIL_BYTES:]
-    start = 0
-    while start < 3 and tail[start] in _UTF8_CONTINUATION:
-        start += 1
-    return tail[start:]

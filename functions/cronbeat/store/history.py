@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cronbeat.domain.model import Check, Flip, Ping, Sender, StoredKind
+from cronbeat.domain.text import OUTPUT_TAIL_BYTES, utf8_tail
 from cronbeat.store.codec import Item, encode_value, to_item
 from cronbeat.store.events import (
     FLIP_PREFIX,
@@ -31,6 +32,9 @@ never reaches the notifier: pausing or resuming a check notifies no one, as on H
 """
 
 HISTORY_FLIP_TYPES = frozenset({"flip", MANUAL_FLIP})
+
+_RECENT_PINGS = 5
+"""How many of the newest pings `last_output` looks through for one with a body."""
 
 
 def ping_item(
@@ -303,3 +307,20 @@ class History:
             for item in items(self._db.query, request)
             if item.get("type", {}).get("S") in HISTORY_FLIP_TYPES
         ]
+
+    def last_output(self, check_id: str) -> bytes:
+        """The last 1,000 bytes of the newest recent ping that carried a body (b"" if none)."""
+        reply = self._db.query(
+            TableName=self._events,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :pings)",
+            ExpressionAttributeValues={":pk": {"S": check_id}, ":pings": {"S": PING_PREFIX}},
+            ProjectionExpression="#body",
+            ExpressionAttributeNames={"#body": "body"},
+            ScanIndexForward=False,
+            Limit=_RECENT_PINGS,
+        )
+        for item in reply.get("Items", []):
+            body = item.get("body", {}).get("B")
+            if body:
+                return utf8_tail(bytes(body), OUTPUT_TAIL_BYTES)
+        return b""
