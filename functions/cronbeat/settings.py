@@ -1,10 +1,31 @@
-"""Deployment settings, read once from the environment (set by the CDK stack or `cronbeat dev`)."""
+"""Deployment settings, read once from the environment (set by the CDK stack or `cronbeat dev`).
+
+Every handler reads them at import, so a bad environment fails the function's init with one
+line naming the variable, instead of the first request.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+
+class InvalidSettings(ValueError):
+    """An environment variable holds a value cronbeat cannot run with."""
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, *, least: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidSettings(f"{name}={raw!r} is not a whole number") from None
+    if value < least:
+        raise InvalidSettings(f"{name}={raw!r} is below {least}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +53,16 @@ class Settings:
             events_table=env.get("CRONBEAT_EVENTS_TABLE", default.events_table),
             alerts_topic_arn=env.get("CRONBEAT_ALERTS_TOPIC_ARN", default.alerts_topic_arn),
             base_url=env.get("CRONBEAT_BASE_URL", default.base_url).rstrip("/"),
-            ping_body_limit_bytes=int(
-                env.get("CRONBEAT_PING_BODY_LIMIT", default.ping_body_limit_bytes)
+            ping_body_limit_bytes=_whole(
+                env, "CRONBEAT_PING_BODY_LIMIT", default.ping_body_limit_bytes, least=0
             ),
-            ping_retention_days=int(
-                env.get("CRONBEAT_PING_RETENTION_DAYS", default.ping_retention_days)
+            ping_retention_days=_whole(
+                env, "CRONBEAT_PING_RETENTION_DAYS", default.ping_retention_days, least=1
             ),
-            flip_retention_days=int(
-                env.get("CRONBEAT_FLIP_RETENTION_DAYS", default.flip_retention_days)
+            flip_retention_days=_whole(
+                env, "CRONBEAT_FLIP_RETENTION_DAYS", default.flip_retention_days, least=1
             ),
-            min_period_s=int(env.get("CRONBEAT_MIN_PERIOD", default.min_period_s)),
-            scan_segments=int(env.get("CRONBEAT_SCAN_SEGMENTS", default.scan_segments)),
+            min_period_s=_whole(env, "CRONBEAT_MIN_PERIOD", default.min_period_s, least=1),
+            scan_segments=_whole(env, "CRONBEAT_SCAN_SEGMENTS", default.scan_segments, least=1),
             api_key_pepper=env.get("CRONBEAT_API_KEY_PEPPER", default.api_key_pepper),
         )

@@ -59,6 +59,7 @@ TEXT = "text/plain; charset=utf-8"
 LATEST_S = 9_999_999_999
 """The latest `start`/`end` a flips query takes: flip keys hold 13-digit millisecond times."""
 
+runtime.settings()  # at init: a bad environment fails the cold start, not a request
 logger = Logger()
 app = APIGatewayHttpResolver(
     enable_validation=True,

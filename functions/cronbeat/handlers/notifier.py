@@ -26,6 +26,7 @@ from cronbeat.service.notify import (
     outbox_entry,
 )
 
+runtime.settings()  # at init: a bad environment fails the cold start, not a request
 logger = Logger()
 metrics = Metrics(namespace=runtime.METRICS_NAMESPACE)
 

@@ -20,6 +20,7 @@ from cronbeat.service.ping import default_service
 
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
+runtime.settings()  # at init: a bad environment fails the cold start, not a request
 logger = Logger()
 app = APIGatewayHttpResolver()
 

@@ -18,6 +18,7 @@ from cronbeat import runtime
 from cronbeat.domain.model import SECOND_MS
 from cronbeat.service.sweep import Stage, SweepWrites, sweep
 
+runtime.settings()  # at init: a bad environment fails the cold start, not a request
 logger = Logger()
 metrics = Metrics(namespace=runtime.METRICS_NAMESPACE)
 
