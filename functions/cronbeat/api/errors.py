@@ -1,4 +1,4 @@
-"""Errors of the management API, worded as Healthchecks.io words them.
+"""Errors of the management API, worded and ordered as Healthchecks.io words and orders them.
 
 Healthchecks.io answers a bad body with 400 `{"error": "json validation error: <field> <problem>"}`
 for the first problem it finds; these tables turn pydantic's error types into those words.
@@ -6,8 +6,14 @@ for the first problem it finds; these tables turn pydantic's error types into th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 PROBLEM = {
     "string_too_long": "is too long",
@@ -41,6 +47,9 @@ MISSING_KEY = "missing api key"
 WRONG_KEY = "wrong api key"
 UNPARSABLE = "could not parse request body"
 NOT_AN_OBJECT = "json validation error: value is not an object"
+NOT_PAUSED = "check is not paused"
+"""Healthchecks.io answers a resume of a running check with this text, as text/plain."""
+TEXT = "text/plain; charset=utf-8"
 
 
 class ApiError(Exception):
@@ -102,3 +111,76 @@ def first_problem(errors: Sequence[Mapping[str, Any]]) -> str:
     if source == "body":
         return f"json validation error: {subject} {problem}"
     return f"invalid {source} parameter: {subject} {problem}"
+
+
+def posted_object(event: BaseProxyEvent) -> dict[str, Any]:
+    """A POST's JSON body, checked before the key as Healthchecks.io checks it: an unreadable
+    body, or JSON that is not an object, is a 400. Empty when there is no body."""
+    if event.http_method.upper() != "POST" or not event.body:
+        return {}
+    try:
+        posted = json.loads(event.decoded_body or "")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest(UNPARSABLE) from None
+    if not isinstance(posted, dict):
+        raise BadRequest(NOT_AN_OBJECT)
+    return posted
+
+
+def reply(status: int, message: str) -> Response[Any]:
+    if message == NOT_PAUSED:
+        return Response(status, TEXT, message)
+    return Response(status, content_types.APPLICATION_JSON, json.dumps({"error": message}))
+
+
+def install(
+    app: APIGatewayHttpResolver,
+    *,
+    check_key: Callable[[], object],
+    allowed_methods: Callable[[str], list[str]],
+) -> None:
+    """Make `app` refuse requests in Healthchecks.io's words and order.
+
+    The order is: a body that is unreadable or not an object, then the key (`check_key`), then
+    the first bad field. Powertools validates fields before route middleware runs, so a field
+    problem asks for the key's verdict first.
+    """
+
+    def _refused(error: ApiError) -> Response[Any]:
+        return reply(error.status, error.message)
+
+    def _invalid(error: RequestValidationError) -> Response[Any]:
+        message = first_problem(error.errors())
+        if message != UNPARSABLE:
+            try:
+                check_key()
+            except ApiError as refused:
+                return reply(refused.status, refused.message)
+        return reply(400, message)
+
+    def _undecodable(_: UnicodeDecodeError) -> Response[Any]:
+        return reply(400, UNPARSABLE)
+
+    def _unreadable(error: Exception) -> Response[Any]:
+        """What Powertools' body parsing lets through: JSON nested deeper than the parser goes,
+        or an integer too long to convert, is unreadable. Anything else is a bug, raised again."""
+        try:
+            posted_object(app.current_event)
+        except BadRequest as refused:
+            return reply(refused.status, refused.message)
+        raise error
+
+    def _no_route(_: NotFoundError) -> Response[Any]:
+        """405 with `Allow` when the path exists under other methods, else 404."""
+        allowed = allowed_methods(app.current_event.path)
+        if not allowed:
+            return reply(404, "not found")
+        response = reply(405, "method not allowed")
+        response.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
+        return response
+
+    app.exception_handler(ApiError)(_refused)
+    app.exception_handler(RequestValidationError)(_invalid)
+    app.exception_handler(UnicodeDecodeError)(_undecodable)
+    app.exception_handler([RecursionError, ValueError])(_unreadable)
+    app.not_found(_no_route)

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from cronbeat.api.errors import BadRequest, NotFound
 from cronbeat.api.models import ChannelSpec
 from cronbeat.domain.channel import Channel
-from cronbeat.store.channels import ChannelStore
+from cronbeat.service.checks import CheckService
+from cronbeat.stores import Stores
 
 REQUIRED = {
     "webhook": ("url",),
@@ -57,8 +58,19 @@ def channel_from_spec(
     return channel, generated
 
 
-def delete_channel(store: ChannelStore, channel_id: str) -> Channel:
-    deleted = store.delete(channel_id)
+def create_channel(stores: Stores, spec: ChannelSpec, *, now_ms: int) -> tuple[Channel, str | None]:
+    """Store the channel (on every check unless `attach_all` is false); its shown-once secret."""
+    channel, secret = channel_from_spec(spec, now_ms=now_ms)
+    stores.channels.put(channel)
+    if spec.attach_all is not False:
+        CheckService(stores, now_ms=now_ms).reassign_channel(channel.id, attach=True)
+    return channel, secret
+
+
+def delete_channel(stores: Stores, channel_id: str, *, now_ms: int) -> Channel:
+    """Delete the channel and take it off every check that has it."""
+    deleted = stores.channels.delete(channel_id)
     if deleted is None:
         raise NotFound()
+    CheckService(stores, now_ms=now_ms).reassign_channel(deleted.id, attach=False)
     return deleted

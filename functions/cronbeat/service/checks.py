@@ -13,19 +13,19 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from cronbeat.api.errors import ApiError, BadRequest, NotFound
+from cronbeat.api.errors import NOT_PAUSED, ApiError, BadRequest, NotFound
 from cronbeat.api.models import CheckSpec
 from cronbeat.api.shapes import unique_key
 from cronbeat.domain import machine
 from cronbeat.domain.channel import Channel
-from cronbeat.domain.model import API_FIELDS, Check, Flip
+from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Flip
 from cronbeat.store.checks import LostRace
+from cronbeat.store.history import FlipRecord, PingRecord
 from cronbeat.stores import Stores
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 UNIQUE_KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 ATTEMPTS = 5
-NOT_PAUSED = "check is not paused"
 
 _DEFAULTS = Check(id="")
 COPIED = {name: f for name, f in API_FIELDS.items() if getattr(_DEFAULTS, f) is not None}
@@ -115,6 +115,32 @@ class CheckService:
             for s in self._stores.checks.all()
             if wanted.issubset(s.check.tag_list) and (slug is None or s.check.slug == slug)
         ]
+
+    def pings(self, reference: str, *, limit: int) -> tuple[Check, list[PingRecord]]:
+        check = self.get(reference)
+        return check, self._stores.history.pings(check.id, limit=limit)
+
+    def ping_body(self, reference: str, n: str) -> bytes:
+        """The stored body of the check's ping number `n`; 404 when there is none."""
+        if not n.isascii() or not n.isdigit() or len(n) > 10:
+            raise NotFound()
+        body = self._stores.history.ping_body(self.get(reference).id, int(n))
+        if body is None:
+            raise NotFound()
+        return body
+
+    def flips(
+        self, reference: str, *, seconds: int | None, start_s: int | None, end_s: int | None
+    ) -> list[FlipRecord]:
+        """The check's flips since the later of `start_s` and `seconds` ago, until `end_s`."""
+        since_ms = [t * SECOND_MS for t in (start_s,) if t is not None]
+        if seconds is not None:
+            since_ms.append(self._now_ms - seconds * SECOND_MS)
+        return self._stores.history.flips(
+            self.get(reference).id,
+            start_ms=max(since_ms) if since_ms else None,
+            end_ms=end_s * SECOND_MS if end_s is not None else None,
+        )
 
     # -- writes -----------------------------------------------------------------------------
 

@@ -1,0 +1,179 @@
+"""The management API v3 routes: each checks the key, makes one service call, shapes the reply.
+
+`route` also records which methods each path takes, so an unknown method on a known path can be
+answered 405 with `Allow`, as Healthchecks.io answers it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from cronbeat import runtime
+from cronbeat.api.auth import authorized, request_view
+from cronbeat.api.errors import TEXT
+from cronbeat.api.models import (
+    ChannelCreated,
+    ChannelList,
+    ChannelOut,
+    ChannelSpec,
+    CheckList,
+    CheckOut,
+    CheckSpec,
+    FlipList,
+    PingList,
+)
+from cronbeat.api.shapes import API_PREFIX as V3
+from cronbeat.api.shapes import channel_out, check_out, flip_out, ping_out
+from cronbeat.domain.model import MAX_PERIOD_S
+from cronbeat.service import channels
+from cronbeat.service.checks import CheckService
+
+LATEST_S = 9_999_999_999
+"""The latest `start`/`end` a flips query takes: flip keys hold 13-digit millisecond times."""
+Route = TypeVar("Route", bound=Callable[..., Any])
+router = Router()  # type: ignore[no-untyped-call]
+_methods: dict[str, set[str]] = {}
+_patterns: dict[str, re.Pattern[str]] = {}
+
+
+def route(
+    method: str, rule: str, *, on: BaseRouter = router, key: bool = True, **options: Any
+) -> Callable[[Route], Route]:
+    """Register a route on `on`; unless `key=False`, only a valid API key reaches it."""
+    _methods.setdefault(rule, set()).add(method)
+    _patterns.setdefault(rule, re.compile("^" + re.sub(r"<\w+>", "[^/]+", rule) + "$"))
+    middlewares = [authorized] if key else []
+    return on.route(rule, method, middlewares=middlewares, **options)
+
+
+def allowed_methods(path: str) -> list[str]:
+    return sorted(m for rule, ms in _methods.items() if _patterns[rule].match(path) for m in ms)
+
+
+def _checks() -> CheckService:
+    return CheckService(runtime.stores(), now_ms=request_view(router).now_ms)
+
+
+@route("GET", f"{V3}/checks/", summary="List checks, optionally by tags (all must match) and slug.")
+def list_checks(
+    tag: Annotated[list[str] | None, Query()] = None,
+    slug: Annotated[str | None, Query(max_length=100)] = None,
+) -> CheckList:
+    view = request_view(router)
+    return CheckList(checks=[check_out(c, view) for c in _checks().find(tags=tag or [], slug=slug)])
+
+
+@route(
+    "POST",
+    f"{V3}/checks/",
+    summary="Create a check (201), or update the one `unique` matches (200).",
+    responses={
+        200: {"description": "An existing check matched `unique` and was updated."},
+        201: {"description": "Created."},
+    },
+)
+def create_check(spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> Response[CheckOut]:  # noqa: B008
+    check, created = _checks().create(spec)
+    shown = check_out(check, request_view(router))
+    return Response(201 if created else 200, content_types.APPLICATION_JSON, shown)
+
+
+@route("GET", f"{V3}/checks/<check>", summary="One check, by uuid or (read-only) unique_key.")
+def get_check(check: str) -> CheckOut:
+    return check_out(_checks().get(check), request_view(router))
+
+
+@route("POST", f"{V3}/checks/<check>", summary="Update a check: fields left out keep their value.")
+def update_check(check: str, spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> CheckOut:  # noqa: B008
+    return check_out(_checks().update(check, spec), request_view(router))
+
+
+@route("DELETE", f"{V3}/checks/<check>", summary="Delete a check; returns it as it was.")
+def delete_check(check: str) -> CheckOut:
+    return check_out(_checks().delete(check), request_view(router))
+
+
+@route("POST", f"{V3}/checks/<check>/pause", summary="Pause a check (idempotent, alerts no one).")
+def pause_check(check: str) -> CheckOut:
+    return check_out(_checks().pause(check), request_view(router))
+
+
+@route(
+    "POST",
+    f"{V3}/checks/<check>/resume",
+    summary="Resume a paused check as new; 409 `check is not paused` otherwise.",
+    responses={200: {"description": "Resumed."}, 409: {"description": "check is not paused"}},
+)
+def resume_check(check: str) -> CheckOut:
+    return check_out(_checks().resume(check), request_view(router))
+
+
+@route(
+    "GET",
+    f"{V3}/checks/<check>/pings/",
+    summary="The check's latest pings, newest first (uuid or unique_key).",
+)
+def list_pings(check: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> PingList:
+    found, pings = _checks().pings(check, limit=limit)
+    return PingList(pings=[ping_out(found, ping, request_view(router)) for ping in pings])
+
+
+@route(
+    "GET",
+    f"{V3}/checks/<check>/pings/<n>/body",
+    summary="A ping's stored body as text/plain; 404 when there is none.",
+    responses={200: {"description": "The body.", "content": {"text/plain": {}}}},
+    # Its bytes go out as they came in; validating the reply would insist they are UTF-8.
+    enable_validation=False,
+)
+def ping_body(check: str, n: str) -> Response[Any]:
+    body = _checks().ping_body(check, n)
+    try:
+        return Response(200, TEXT, body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return Response(200, TEXT, body)
+
+
+@route(
+    "GET",
+    f"{V3}/checks/<check>/flips/",
+    summary="The check's status changes, newest first (uuid or unique_key).",
+)
+def list_flips(
+    check: str,
+    seconds: Annotated[int | None, Query(ge=0, le=MAX_PERIOD_S)] = None,
+    start: Annotated[int | None, Query(ge=0, le=LATEST_S)] = None,
+    end: Annotated[int | None, Query(ge=0, le=LATEST_S)] = None,
+) -> FlipList:
+    flips = _checks().flips(check, seconds=seconds, start_s=start, end_s=end)
+    return FlipList(flips=[flip_out(flip) for flip in flips])
+
+
+@route("GET", f"{V3}/channels/", summary="The notification channels (no secrets).")
+def list_channels() -> ChannelList:
+    return ChannelList(channels=[channel_out(c) for c in runtime.stores().channels.all()])
+
+
+@route(
+    "POST",
+    f"{V3}/channels/",
+    summary="Add a webhook, slack, discord or telegram channel (cronbeat).",
+    responses={201: {"description": "Created; a generated webhook secret is shown once."}},
+)
+def create_channel(spec: Annotated[ChannelSpec, Body()]) -> Response[ChannelCreated]:
+    now_ms = request_view(router).now_ms
+    channel, secret = channels.create_channel(runtime.stores(), spec, now_ms=now_ms)
+    shown = ChannelCreated(id=channel.id, name=channel.name, kind=channel.kind, secret=secret)
+    return Response(201, content_types.APPLICATION_JSON, shown)
+
+
+@route("DELETE", f"{V3}/channels/<channel_id>", summary="Delete a channel (cronbeat).")
+def remove_channel(channel_id: str) -> ChannelOut:
+    now_ms = request_view(router).now_ms
+    return channel_out(channels.delete_channel(runtime.stores(), channel_id, now_ms=now_ms))
