@@ -114,9 +114,8 @@ class Alerts(Construct):
             description="Delivers flips and reminders to the alerts topic and the check's channels",
             timeout=NOTIFIER_TIMEOUT,
         )
-        # Claim and record deliveries (UpdateItem), read a check's channels (BatchGetItem) and
-        # its last output (Query on its partition).
-        storage.grant_events(self.notifier.role, "UpdateItem", "BatchGetItem", "Query")
+        # Claim and record deliveries (UpdateItem) and read a check's channels (BatchGetItem).
+        storage.grant_events(self.notifier.role, "UpdateItem", "BatchGetItem")
         # Also grants the key's GenerateDataKey and Decrypt, which publishing to it needs.
         self.topic.grant_publish(self.notifier.role)
         self.notifier.function.add_event_source(

@@ -73,7 +73,7 @@ EXPECTED: dict[str, set[Grant]] = {
         ("dynamodb:PutItem", EVENTS),
     },
     NOTIFIER: {
-        *(("dynamodb:" + a, EVENTS) for a in ("UpdateItem", "BatchGetItem", "Query")),
+        *(("dynamodb:" + a, EVENTS) for a in ("UpdateItem", "BatchGetItem")),
         ("sns:Publish", TOPIC),
     },
 }

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from cronbeat.domain.model import Check
+from cronbeat.local.dynamodb_json import dump_item
 from cronbeat.store.codec import Item, from_item, revision, to_item
 from cronbeat.store.events import FLIP_PREFIX
 from cronbeat.store.history import ping_item
@@ -155,6 +156,7 @@ def success_ping_item(check_id: str, at_ms: int) -> Item:
 
 def stream_record(item: Item, sequence_number: str, event_name: str = "INSERT") -> dict[str, Any]:
     """The DynamoDB stream record (NEW_IMAGE) Lambda hands over for an events-table write."""
+    image = dump_item(item)
     return {
         "eventID": uuid.uuid4().hex,
         "eventName": event_name,
@@ -164,9 +166,9 @@ def stream_record(item: Item, sequence_number: str, event_name: str = "INSERT") 
         "dynamodb": {
             "ApproximateCreationDateTime": 1772452800,
             "Keys": {"pk": item["pk"], "sk": item["sk"]},
-            "NewImage": item,
+            "NewImage": image,
             "SequenceNumber": sequence_number,
-            "SizeBytes": len(json.dumps(item)),
+            "SizeBytes": len(json.dumps(image)),
             "StreamViewType": "NEW_IMAGE",
         },
         "eventSourceARN": (

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cronbeat import clock, runtime
+from cronbeat.channels.message import what_happened
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check
 from cronbeat.local.stream import STREAMED_TYPES
@@ -316,7 +317,16 @@ def test_delete_returns_the_check_and_then_it_is_gone(api: Api) -> None:
     assert api.delete(f"checks/{check['uuid']}").status == 404
 
 
-def test_pause_is_idempotent_and_records_one_silent_flip(aws: Aws, api: Api) -> None:
+def _history(aws: Aws, check_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = aws.dynamodb.query(
+        TableName=aws.events_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": check_id}},
+    )["Items"]
+    return items
+
+
+def test_pausing_a_down_check_alerts_once_that_it_was_paused_while_down(aws: Aws, api: Api) -> None:
     # Given a check that is down
     check = store_check(aws, name="x", status="down", status_since_ms=T0)
     # When it is paused twice
@@ -325,19 +335,32 @@ def test_pause_is_idempotent_and_records_one_silent_flip(aws: Aws, api: Api) -> 
     # Then both answer the paused check
     assert (first.status, second.status) == (200, 200)
     assert first.json()["status"] == second.json()["status"] == "paused"
-    # And one history flip is written, of a type the notifier's stream never carries
-    items = aws.dynamodb.query(
-        TableName=aws.events_table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": check.id}},
-    )["Items"]
+    # And one flip is written, of a type the stream carries to the notifier
+    items = _history(aws, check.id)
     assert [(i["type"]["S"], i["old"]["S"], i["new"]["S"]) for i in items] == [
-        ("manual_flip", "down", "paused")
+        ("flip", "down", "paused")
+    ]
+    assert items[0]["type"]["S"] in STREAMED_TYPES
+    # And its alert tells the people on call the incident was silenced, not resolved
+    entry = outbox_entry({"eventName": "INSERT", "dynamodb": {"NewImage": items[0]}}, base_url="")
+    assert entry is not None
+    assert what_happened(entry.alert) == "paused while down"
+
+
+def test_pausing_a_check_that_is_up_records_a_silent_flip(aws: Aws, api: Api) -> None:
+    # Given a check that is up
+    check = store_check(aws, name="x", status="up", last_ping_ms=T0, status_since_ms=T0)
+    # When it is paused
+    assert api.post(f"checks/{check.id}/pause").status == 200
+    # Then one history flip is written, of a type the notifier's stream never carries
+    items = _history(aws, check.id)
+    assert [(i["type"]["S"], i["old"]["S"], i["new"]["S"]) for i in items] == [
+        ("manual_flip", "up", "paused")
     ]
     # And neither local mode's stream nor the notifier would alert anyone with it
     assert items[0]["type"]["S"] not in STREAMED_TYPES
     record = {"eventName": "INSERT", "dynamodb": {"NewImage": items[0]}}
-    assert outbox_entry(record, base_url="", last_output=lambda _: b"") is None
+    assert outbox_entry(record, base_url="") is None
 
 
 def test_pause_clears_a_running_start(aws: Aws, api: Api) -> None:

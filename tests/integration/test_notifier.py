@@ -26,11 +26,13 @@ from cronbeat.api import dashboard
 from cronbeat.channels.delivery import deliver
 from cronbeat.channels.webhook import SIGNATURE_HEADER, signature
 from cronbeat.domain.channel import Channel
-from cronbeat.domain.model import Check, Flip
+from cronbeat.domain.model import Check, Flip, Ping, Sender
+from cronbeat.service.notify import outbox_entry
+from cronbeat.service.ping import PingService
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.codec import Item
 from cronbeat.store.deliveries import DeliveryStore
-from cronbeat.store.history import flip_item, ping_item
+from cronbeat.store.history import flip_item
 from tests.conftest import REGION, Aws
 from tests.integration.outbox import (
     HOUR,
@@ -41,6 +43,7 @@ from tests.integration.outbox import (
     emf_values,
     json_lines,
     load_event,
+    scheduled_event,
     simple_check,
     stream_record,
     success_ping_item,
@@ -149,6 +152,7 @@ def outbox_item(
     *,
     at_ms: int = T,
     previous_since_ms: int | None = None,
+    output: bytes = b"",
 ) -> Item:
     """Write a flip (or reminder) to the events table, as the scanner or a ping would."""
     item = flip_item(
@@ -158,6 +162,7 @@ def outbox_item(
         rev=5,
         retention_days=400,
         previous_since_ms=previous_since_ms,
+        output=output,
     )
     aws.dynamodb.put_item(TableName=aws.events_table, Item=item)
     return item
@@ -188,30 +193,21 @@ def delivery(aws: Aws, item: Item, channel_id: str) -> Item | None:
 def test_down_flip_is_published_once_with_both_texts_and_filter_attributes(
     aws: Aws, notifier: ModuleType
 ) -> None:
-    # Given a check that went down, whose last ping carried output
+    # Given a check that went down on a failed run, whose flip carries the run's output
     check = down_check()
-    aws.dynamodb.put_item(
-        TableName=aws.events_table,
-        Item=ping_item(
-            check_id=check.id,
-            n=7,
-            at_ms=T - 72 * MINUTE,
-            kind="success",
-            method="POST",
-            scheme="https",
-            remote_addr="192.0.2.1",
-            ua="curl",
-            body=b"x" * 3000 + b"\nbackup written\n",
-            retention_days=30,
-        ),
+    flip = outbox_item(
+        aws,
+        check,
+        Flip("up", "down", "fail"),
+        previous_since_ms=T - 5 * HOUR,
+        output=b"x" * 3000 + b"\nbackup failed\n",
     )
-    flip = outbox_item(aws, check, previous_since_ms=T - 5 * HOUR)
     # When the notifier receives the flip
     failures = notify(notifier, flip)
     # Then one message is on the topic: a full email text with the output tail, a short SMS
     [(texts, attributes)] = published(aws)
-    assert texts["email"].startswith("nightly backup is DOWN: no ping for 1 h 12 min")
-    assert "backup written" in texts["email"]
+    assert texts["email"].startswith("nightly backup is DOWN: failed.")
+    assert "backup failed" in texts["email"]
     assert "x" * 1001 not in texts["email"]
     assert len(texts["sms"]) <= 160
     assert texts["sms"].startswith("DOWN nightly backup")
@@ -522,34 +518,54 @@ def test_delivery_left_pending_by_a_crashed_attempt_is_sent_again(
     assert record["outcome"] == {"S": "delivered"}
 
 
-def ping_with_body(aws: Aws, check_id: str, n: int, body: bytes) -> None:
-    aws.dynamodb.put_item(
+def _alert_outputs(aws: Aws) -> list[tuple[str, str, bytes]]:
+    """(old, new, output) of every alerting flip of the check, oldest first."""
+    items = aws.dynamodb.query(
         TableName=aws.events_table,
-        Item=ping_item(
-            check_id=check_id,
-            n=n,
-            at_ms=T + n,
-            kind="success",
-            method="POST",
-            scheme="https",
-            remote_addr="192.0.2.1",
-            ua="",
-            body=body,
-            retention_days=30,
-        ),
-    )
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :flips)",
+        ExpressionAttributeValues={":pk": {"S": STORY_CHECK}, ":flips": {"S": "F#"}},
+    )["Items"]
+    entries = [outbox_entry(stream_record(item, "1"), base_url="") for item in items]
+    return [
+        (entry.alert.flip.old, entry.alert.flip.new, entry.alert.last_output)
+        for entry in entries
+        if entry is not None and entry.alert.flip is not None
+    ]
 
 
-def test_last_output_is_the_tail_of_the_newest_ping_with_a_body(aws: Aws) -> None:
-    # Given pings whose newest has no body, and whose newest body is long, non-ASCII text
-    store = runtime.stores().history
-    ping_with_body(aws, "c1", 1, b"older output")
-    ping_with_body(aws, "c1", 2, "é".encode() * 600 + b"done!")
-    ping_with_body(aws, "c1", 3, b"")
-    # When the notifier looks for the output to quote
-    tail = store.last_output("c1")
-    # Then it gets the newest body's last 1,000 bytes, less the half character the cut left
-    assert len(tail) == 999
-    assert tail.decode("utf-8") == "é" * 497 + "done!"
-    # And a check without output gets none
-    assert store.last_output("c2") == b""
+STORY_CHECK = "0f3c2a1e-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
+SENDER = Sender(scheme="https", remote_addr="192.0.2.1", ua="curl/8.5.0")
+
+
+def test_each_alert_quotes_only_the_output_of_the_ping_that_caused_it(aws: Aws) -> None:
+    # Given a check (every 1 h, grace 10 min) that fails with "disk full", then recovers
+    # with a success that carries no body
+    stores = runtime.stores()
+    stores.checks.create(simple_check(id=STORY_CHECK, status="new"), "ping-key")
+    service = PingService(stores.checks, stores.history, stores.project, stores.channels)
+    service.apply(STORY_CHECK, Ping.fail(body=b"backing up\nerror: disk full\n"), T, SENDER)
+    service.apply(STORY_CHECK, Ping.success(), T + MINUTE, SENDER)
+    # When the check then goes silent past its grace and the scanner sweeps
+    from cronbeat.handlers import scanner
+
+    scanner.handler(scheduled_event(T + 2 * HOUR), FakeContext())
+    # Then the failure alert quotes the failed run's output
+    fail, recovery, timeout = _alert_outputs(aws)
+    assert fail == ("new", "down", b"backing up\nerror: disk full\n")
+    # And neither the recovery nor the timeout blames a full disk
+    assert recovery == ("down", "up", b"")
+    assert timeout == ("up", "down", b"")
+
+
+def test_a_flip_keeps_the_last_thousand_bytes_of_its_output_whole(aws: Aws) -> None:
+    # Given a failure whose output is long, non-ASCII text
+    stores = runtime.stores()
+    stores.checks.create(simple_check(id=STORY_CHECK, status="new"), "ping-key")
+    service = PingService(stores.checks, stores.history, stores.project, stores.channels)
+    body = "é".encode() * 600 + b"done!"
+    # When it flips the check down
+    service.apply(STORY_CHECK, Ping.fail(body=body), T, SENDER)
+    # Then its alert quotes the last 1,000 bytes, less the half character the cut left
+    [(_, _, output)] = _alert_outputs(aws)
+    assert len(output) == 999
+    assert output.decode("utf-8") == "é" * 497 + "done!"

@@ -72,9 +72,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for record in event.get("Records", []):
         sequence_number = str(record.get("dynamodb", {}).get("SequenceNumber", ""))
         try:
-            entry = outbox_entry(
-                record, base_url=settings.base_url, last_output=stores.history.last_output
-            )
+            entry = outbox_entry(record, base_url=settings.base_url)
         except MalformedOutboxItem:
             # Retrying cannot fix the item, and a stuck record would hold up every later alert.
             logger.exception("outbox item dropped", extra={"sequence_number": sequence_number})

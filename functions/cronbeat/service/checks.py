@@ -235,7 +235,7 @@ class CheckService:
                 at_ms=self._now_ms,
                 rev=rev + 1,
                 previous_since_ms=before.status_since_ms,
-                manual=True,
+                manual=not flip.alerts,
             )
             self._stores.checks.write(
                 before, after, rev=rev, extra=[record], ping_key=self._ping_key(before, after)
@@ -245,7 +245,9 @@ class CheckService:
         return self._rewrite(check_id, write)
 
     def pause(self, reference: str) -> Check:
-        """Pause the check: idempotent, and the flip it records alerts no one."""
+        """Pause the check (idempotent). Pausing a down check alerts "paused while down": the
+        people on call learn the incident was silenced, not resolved; any other pause alerts
+        no one."""
 
         def decide(check: Check) -> tuple[Check, Flip] | None:
             paused, flip = machine.pause(check, self._now_ms)

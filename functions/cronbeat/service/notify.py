@@ -7,6 +7,7 @@ sends run in parallel, so one receiver that hangs through its retries delays no 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -77,9 +78,7 @@ def dashboard_url(base_url: str, check_id: str) -> str:
     return f"{base_url}/#check/{check_id}" if base_url else ""
 
 
-def outbox_entry(
-    record: dict[str, Any], *, base_url: str, last_output: Callable[[str], bytes]
-) -> OutboxEntry | None:
+def outbox_entry(record: dict[str, Any], *, base_url: str) -> OutboxEntry | None:
     """The alert a stream record carries; None when it is not an insert of an alerting item."""
     if record.get("eventName") != "INSERT":
         return None
@@ -94,6 +93,8 @@ def outbox_entry(
         if image["type"]["S"] == "flip":
             flip = Flip(old=image["old"]["S"], new=image["new"]["S"], reason=image["reason"]["S"])
         previous_since = image.get("previous_since", {}).get("N")
+        # Stream records are JSON, so a binary attribute arrives in base64.
+        output = base64.b64decode(image.get("output", {}).get("B", ""), validate=True)
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedOutboxItem(f"{type(exc).__name__}: {exc}") from exc
     if flip is not None and not flip.alerts:
@@ -103,7 +104,7 @@ def outbox_entry(
         flip=flip,
         at_ms=at_ms,
         previous_since_ms=int(previous_since) if previous_since is not None else None,
-        last_output=last_output(check.id),
+        last_output=output,
         dashboard_url=dashboard_url(base_url, check.id),
     )
     return OutboxEntry(check_id=check.id, flip_sk=flip_sk, alert=alert)

@@ -156,6 +156,7 @@ class PingService:
                 at_ms=at_ms,
                 rev=seen.rev + 1,
                 previous_since_ms=seen.check.status_since_ms,
+                output=ping.body,
             )
             extra.append(flip)
         self._checks.write(seen.check, after, rev=seen.rev, extra=extra)

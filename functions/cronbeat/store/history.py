@@ -33,9 +33,6 @@ never reaches the notifier: pausing or resuming a check notifies no one, as on H
 
 HISTORY_FLIP_TYPES = frozenset({"flip", MANUAL_FLIP})
 
-_RECENT_PINGS = 5
-"""How many of the newest pings `last_output` looks through for one with a body."""
-
 
 def ping_item(
     *,
@@ -87,10 +84,13 @@ def flip_item(
     rev: int,
     retention_days: int,
     previous_since_ms: int | None = None,
+    output: bytes = b"",
 ) -> Item:
     """A flip (or, with `flip=None`, a reminder), carrying a snapshot of the check it is about.
 
     `previous_since_ms` is when the old status began, so a recovery can say how long it was down.
+    `output` is the tail of the body of the ping that caused the flip: its alert shows that
+    output and no older one (a timeout after a failed run has none).
     The snapshot lets the notifier word the alert and find the channels without reading the
     checks table, and it records what the check looked like when its status changed.
     """
@@ -108,6 +108,8 @@ def flip_item(
         item["reason"] = {"S": flip.reason}
     if previous_since_ms is not None:
         item["previous_since"] = encode_value(previous_since_ms)
+    if output:
+        item["output"] = {"B": utf8_tail(output, OUTPUT_TAIL_BYTES)}
     return item
 
 
@@ -220,6 +222,7 @@ class History:
         rev: int,
         previous_since_ms: int | None = None,
         manual: bool = False,
+        output: bytes = b"",
     ) -> NewItem:
         """The flip (or reminder, with `flip=None`) item of `check` written at revision `rev`.
 
@@ -232,6 +235,7 @@ class History:
             rev=rev,
             retention_days=self._flip_days,
             previous_since_ms=previous_since_ms,
+            output=output,
         )
         if manual:
             item["type"] = {"S": MANUAL_FLIP}
@@ -307,20 +311,3 @@ class History:
             for item in items(self._db.query, request)
             if item.get("type", {}).get("S") in HISTORY_FLIP_TYPES
         ]
-
-    def last_output(self, check_id: str) -> bytes:
-        """The last 1,000 bytes of the newest recent ping that carried a body (b"" if none)."""
-        reply = self._db.query(
-            TableName=self._events,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :pings)",
-            ExpressionAttributeValues={":pk": {"S": check_id}, ":pings": {"S": PING_PREFIX}},
-            ProjectionExpression="#body",
-            ExpressionAttributeNames={"#body": "body"},
-            ScanIndexForward=False,
-            Limit=_RECENT_PINGS,
-        )
-        for item in reply.get("Items", []):
-            body = item.get("body", {}).get("B")
-            if body:
-                return utf8_tail(bytes(body), OUTPUT_TAIL_BYTES)
-        return b""
