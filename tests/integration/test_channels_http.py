@@ -1,7 +1,8 @@
-"""Channel delivery against a real HTTP server on 127.0.0.1: signatures, retries, timeouts, shapes.
+"""Channel delivery against real servers on 127.0.0.1: signatures, shapes, one attempt per call
+under one deadline, refused destinations, and the retry schedule the queue follows.
 
-The receiver records every request and answers from a script; `sleep` is injected so backoff
-waits are recorded, not slept, while the clock still counts them towards the 20 s budget.
+The receivers run on loopback, so every test that means to reach them passes
+`allow_private=True`; the tests of refusal pass False and check nothing arrived.
 """
 
 from __future__ import annotations
@@ -20,15 +21,35 @@ from typing import Any
 import pytest
 
 from cronbeat.channels.alert import Alert
-from cronbeat.channels.delivery import BUDGET_S, DeliveryResult, deliver
+from cronbeat.channels.delivery import (
+    FIRST_RETRY_S,
+    MAX_ATTEMPTS,
+    MAX_RETRY_S,
+    DeliveryResult,
+    attempt,
+    retry_delay_s,
+)
+from cronbeat.channels.transport import Resolver
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check, Flip
 
 T0 = 1_767_225_600_000
 """2026-01-01T00:00:00Z."""
 SECRET = "s3cret-for-tests"
-HANG = -1
-"""A scripted status that makes the receiver hold the request until the test ends."""
+DEADLINE_S = 1.5
+"""The deadline of the tests that wait for it: short, and yet three trickled bytes long."""
+PACE_S = 0.5
+"""A trickling receiver's wait between bytes: each one alone would keep a per-read timeout happy."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer; `hang` holds the request unanswered until the test ends."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    hang: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,13 +68,17 @@ class Receiver:
     """What the test server saw, and what it will answer next (default: 200)."""
 
     base_url: str = ""
-    script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)
+    port: int = 0
+    script: deque[Reply] = field(default_factory=deque)
     received: list[Received] = field(default_factory=list)
+    replies_cut: list[int] = field(default_factory=list)
+    """Byte counts of replies the client stopped reading before their end."""
+    answered: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, *statuses: int, headers: dict[str, str] | None = None) -> None:
-        self.script.extend((status, headers or {}) for status in statuses)
+        self.script.extend(Reply(status, headers or {}) for status in statuses)
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -64,18 +89,27 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with receiver.lock:
-                status, headers = receiver.script.popleft() if receiver.script else (200, {})
-                receiver.received.append(Received(self.path, dict(self.headers), body, status))
-            if status == HANG:
+                reply = receiver.script.popleft() if receiver.script else Reply()
+                received = Received(self.path, dict(self.headers), body, reply.status)
+                receiver.received.append(received)
+            if reply.hang:
                 receiver.release.wait(timeout=60)
                 return
-            reply = b'{"ok": true}' if status < 300 else b'{"ok": false, "error": "scripted"}'
-            self.send_response(status)
-            for name, value in headers.items():
+            content = reply.body
+            if content is None:
+                ok = reply.status < 300
+                content = b'{"ok": true}' if ok else b'{"ok": false, "error": "scripted"}'
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply)))
+            self.send_header("Content-Length", str(len(content)))
             self.end_headers()
-            self.wfile.write(reply)
+            try:
+                self.wfile.write(content)
+            except ConnectionError:
+                receiver.replies_cut.append(len(content))
+            finally:
+                receiver.answered.set()
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the test reads `received`, not the log."""
@@ -89,7 +123,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(state))
     host, port = server.server_address[:2]
-    state.base_url = f"http://{host!s}:{port}"
+    state.base_url, state.port = f"http://{host!s}:{port}", int(port)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     yield state
@@ -100,23 +134,62 @@ def receiver() -> Iterator[Receiver]:
     assert not thread.is_alive()
 
 
-class Clock:
-    """Real elapsed time plus the waits `sleep` was asked for, which are recorded, not slept."""
+@dataclass
+class Trickler:
+    """A TCP server that answers one connection with `reply`, the first `at_once` bytes at once
+    and then one byte every `PACE_S`, until the client goes away or the test ends."""
 
-    def __init__(self) -> None:
-        self.start_s = time.time()
-        self._monotonic0 = time.monotonic()
-        self.delays: list[float] = []
+    reply: bytes
+    at_once: int = 0
+    port: int = 0
+    sent: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
 
-    def now_s(self) -> float:
-        return self.start_s + (time.monotonic() - self._monotonic0) + sum(self.delays)
+    def serve(self, listener: socket.socket) -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                request = b""
+                while b"\r\n\r\n" not in request and not request.startswith(b"\x16"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    request += chunk
+                conn.sendall(self.reply[: self.at_once])
+                self.sent = self.at_once
+                while self.sent < len(self.reply) and not self.stop.wait(PACE_S):
+                    conn.sendall(self.reply[self.sent : self.sent + 1])
+                    self.sent += 1
+            except OSError:
+                return  # the client cut the connection: what we want to see
+            finally:
+                self.done.set()
 
-    def sleep(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
-    @property
-    def elapsed_s(self) -> float:
-        return self.now_s() - self.start_s
+@pytest.fixture
+def trickle() -> Iterator[Callable[[bytes, int], Trickler]]:
+    """Start a `Trickler` on a free port of 127.0.0.1; every one is stopped at the end."""
+    started: list[tuple[Trickler, socket.socket, threading.Thread]] = []
+
+    def start(reply: bytes, at_once: int = 0) -> Trickler:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(10)  # bounded even if no client ever connects
+        server = Trickler(reply, at_once, port=listener.getsockname()[1])
+        thread = threading.Thread(target=server.serve, args=(listener,))
+        thread.start()
+        started.append((server, listener, thread))
+        return server
+
+    yield start
+    for server, listener, thread in started:
+        server.stop.set()
+        thread.join(timeout=15)
+        listener.close()
+        assert not thread.is_alive()
 
 
 def a_down_alert() -> Alert:
@@ -142,14 +215,37 @@ def a_down_alert() -> Alert:
     )
 
 
-def send(channel: Channel, clock: Clock, **kwargs: Any) -> DeliveryResult:
-    return deliver(channel, a_down_alert(), sleep=clock.sleep, now_s=clock.now_s, **kwargs)
+def send(channel: Channel, **kwargs: Any) -> DeliveryResult:
+    """One attempt at the down alert, allowed to reach loopback unless told otherwise."""
+    kwargs.setdefault("allow_private", True)
+    return attempt(channel, a_down_alert(), **kwargs)
+
+
+def timed_send(channel: Channel, **kwargs: Any) -> tuple[DeliveryResult, float]:
+    began = time.monotonic()
+    result = send(channel, **kwargs)
+    return result, time.monotonic() - began
+
+
+def webhook_to(url: str, secret: str = SECRET) -> Channel:
+    return Channel(id="ch-webhook", kind="webhook", config={"url": url, "secret": secret})
 
 
 def webhook(receiver: Receiver, secret: str = SECRET) -> Channel:
-    return Channel(
-        id="ch-webhook", kind="webhook", config={"url": receiver.url("/hook"), "secret": secret}
-    )
+    return webhook_to(receiver.url("/hook"), secret)
+
+
+def resolving(name: str, *addresses: str) -> tuple[Resolver, list[tuple[str, int]]]:
+    """A stub resolver that knows only `name`, and the lookups it was asked for."""
+    asked: list[tuple[str, int]] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        if host != name:
+            raise OSError("Name or service not known")
+        return list(addresses)
+
+    return resolve, asked
 
 
 def readme_verify() -> Callable[[bytes, bytes, str, str], bool]:
@@ -166,16 +262,18 @@ def test_webhook_is_signed_so_the_receiver_can_verify_body_and_timestamp(
     receiver: Receiver,
 ) -> None:
     # Given a webhook channel with a secret
-    clock = Clock()
     # When an alert is delivered
-    result = send(webhook(receiver), clock)
+    result = send(webhook(receiver))
     # Then it arrives once, signed over the exact body, with a signed, fresh timestamp
-    assert result == DeliveryResult(True, False, 200, 1, None)
+    assert result == DeliveryResult(True, False, 200, None)
     [request] = receiver.received
     assert request.path == "/hook"
     assert request.headers["Content-Type"].startswith("application/json")
+    assert request.headers["User-Agent"] == "cronbeat"
+    assert request.headers["Host"] == f"127.0.0.1:{receiver.port}"
     signature = request.headers["X-Cronbeat-Signature"]
     timestamp = request.headers["X-Cronbeat-Timestamp"]
+    assert abs(int(timestamp) - time.time()) < 60
     verify = readme_verify()
     assert verify(SECRET.encode(), request.body, signature, timestamp)
     # And a tampered body, another secret, or a mismatched timestamp does not verify
@@ -185,9 +283,19 @@ def test_webhook_is_signed_so_the_receiver_can_verify_body_and_timestamp(
     assert not verify(SECRET.encode(), request.body, signature, str(int(timestamp) - 1))
 
 
+def test_the_signed_timestamp_is_the_injected_clocks(receiver: Receiver) -> None:
+    # Given a clock reading 2026-01-01T00:00:00Z
+    # When an alert is delivered
+    send(webhook(receiver), now_s=lambda: T0 / 1000 + 0.9)
+    # Then the timestamp header and payload carry that second
+    [request] = receiver.received
+    assert request.headers["X-Cronbeat-Timestamp"] == str(T0 // 1000)
+    assert request.json()["timestamp"] == T0 // 1000
+
+
 def test_webhook_payload_carries_every_documented_field(receiver: Receiver) -> None:
     # Given a delivered down alert
-    send(webhook(receiver), Clock())
+    send(webhook(receiver))
     # When the receiver parses the body
     payload = receiver.received[0].json()
     # Then the fields are those documented in the README
@@ -216,124 +324,78 @@ def test_webhook_payload_carries_every_documented_field(receiver: Receiver) -> N
     assert len(payload["body_tail"].encode()) <= 1000
 
 
-def test_two_server_errors_then_success_delivers_exactly_once_after_growing_waits(
-    receiver: Receiver,
-) -> None:
-    # Given a receiver that fails twice with 500, then accepts
-    receiver.answer(500, 500, 200)
-    clock = Clock()
-    # When an alert is delivered
-    result = send(webhook(receiver), clock)
-    # Then it is delivered on the 3rd attempt, and exactly one request got a 200
-    assert result.delivered
-    assert result.attempts == 3
-    assert result.status_code == 200
-    assert [r.answered for r in receiver.received] == [500, 500, 200]
-    # And every attempt was the same alert, signed afresh
-    assert len({r.json()["alert_id"] for r in receiver.received}) == 1
-    # And the waits grew, within the jittered windows, and all fits the 20 s budget
-    first, second = clock.delays
-    assert 1.0 <= first < 2.0 <= second < 4.0
-    assert clock.elapsed_s < BUDGET_S
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_server_error_is_one_retryable_attempt(receiver: Receiver, status: int) -> None:
+    # Given a receiver that fails with a server error, then would accept
+    receiver.answer(status, 200)
+    # When an alert is attempted
+    result = send(webhook(receiver))
+    # Then exactly one request was made, and the failure is left for the queue to retry
+    assert (result.delivered, result.permanent, result.status_code) == (False, False, status)
+    assert result.error == f'HTTP {status}: {{"ok": false, "error": "scripted"}}'
+    assert [r.answered for r in receiver.received] == [status]
 
 
-def test_not_found_is_permanent_after_one_attempt(receiver: Receiver) -> None:
+def test_not_found_is_permanent_and_says_why(receiver: Receiver) -> None:
     # Given a receiver that answers 404
     receiver.answer(404)
-    clock = Clock()
-    # When an alert is delivered
-    result = send(webhook(receiver), clock)
-    # Then it fails permanently at once, without waiting, and says why
-    assert result.permanent
-    assert not result.delivered
-    assert (result.status_code, result.attempts) == (404, 1)
-    assert result.error is not None
-    assert result.error.startswith("HTTP 404")
-    assert len(receiver.received) == 1
-    assert clock.delays == []
-
-
-def test_too_many_requests_is_retried_after_the_receivers_retry_after(receiver: Receiver) -> None:
-    # Given a receiver that asks to wait 3 s, then accepts
-    receiver.answer(429, headers={"Retry-After": "3"})
-    clock = Clock()
-    # When an alert is delivered
-    result = send(webhook(receiver), clock)
-    # Then the wait honoured Retry-After and the second attempt succeeded
-    assert result == DeliveryResult(True, False, 200, 2, None)
-    assert clock.delays == [3.0]
-
-
-def test_a_retry_after_beyond_the_budget_stops_retrying_without_giving_up_for_good(
-    receiver: Receiver,
-) -> None:
-    # Given a receiver that asks to come back in 30 s
-    receiver.answer(503, headers={"Retry-After": "30"})
-    clock = Clock()
-    # When an alert is delivered
-    result = send(webhook(receiver), clock)
-    # Then no wait is spent, and the failure is left for the stream to retry
-    assert (result.delivered, result.permanent, result.attempts) == (False, False, 1)
-    assert result.status_code == 503
-    assert clock.delays == []
-
-
-def test_a_hanging_receiver_times_out_and_is_not_delivered(receiver: Receiver) -> None:
-    # Given a receiver that never answers
-    receiver.answer(HANG, HANG, HANG)
-    clock = Clock()
-    # When an alert is delivered with a small timeout
-    result = send(webhook(receiver), clock, timeout_s=0.3)
-    # Then each of the 3 attempts timed out and nothing was delivered
-    assert (result.delivered, result.permanent, result.status_code) == (False, False, None)
-    assert result.attempts == 3
-    assert result.error == "timed out after 0.3 s"
-    assert len(receiver.received) == 3
-    assert clock.elapsed_s < BUDGET_S
-
-
-def test_the_last_attempt_gets_only_what_is_left_of_the_20_s(receiver: Receiver) -> None:
-    # Given a receiver that asks for 9.6 s twice, then hangs
-    receiver.answer(503, 503, headers={"Retry-After": "9.6"})
-    receiver.answer(HANG)
-    clock = Clock()
-    # When an alert is delivered with the default 5 s timeout
-    result = send(webhook(receiver), clock)
-    # Then the third attempt was cut to the remaining budget (well under 5 s)
-    assert result.attempts == 3
-    assert result.error is not None
-    assert result.error.startswith("timed out after 0.")
-    assert clock.delays == [9.6, 9.6]
-    assert clock.elapsed_s < BUDGET_S + 0.2
-
-
-def test_a_refused_connection_is_retried_then_reported(receiver: Receiver) -> None:
-    # Given a port on 127.0.0.1 where nothing listens
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    channel = Channel(
-        id="ch", kind="webhook", config={"url": f"http://127.0.0.1:{closed_port}/", "secret": "s"}
+    # When an alert is attempted
+    result = send(webhook(receiver))
+    # Then it fails permanently, quoting the reply
+    assert result == DeliveryResult(
+        False, True, 404, 'HTTP 404: {"ok": false, "error": "scripted"}'
     )
-    clock = Clock()
-    # When an alert is delivered there
-    result = send(channel, clock)
-    # Then all 3 attempts fail as connection errors, not permanently, and the URL is not echoed
-    assert (result.delivered, result.permanent, result.attempts) == (False, False, 3)
-    assert result.error is not None
-    assert result.error.startswith("connection failed")
-    assert str(closed_port) not in result.error
-    assert len(clock.delays) == 2
+    assert len(receiver.received) == 1
+
+
+def test_too_many_requests_is_retryable_and_carries_retry_after(receiver: Receiver) -> None:
+    # Given a receiver that asks to wait 3 s
+    receiver.answer(429, headers={"Retry-After": "3"})
+    # When an alert is attempted
+    result = send(webhook(receiver))
+    # Then the failure is retryable and passes the receiver's wait on to the queue
+    assert (result.permanent, result.status_code, result.retry_after_s) == (False, 429, 3.0)
+
+
+def test_a_retry_after_date_is_ignored(receiver: Receiver) -> None:
+    # Given a receiver that gives Retry-After as an HTTP date
+    receiver.answer(503, headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"})
+    # When an alert is attempted
+    result = send(webhook(receiver))
+    # Then the schedule's own backoff applies (no Retry-After is passed on)
+    assert (result.permanent, result.status_code, result.retry_after_s) == (False, 503, None)
 
 
 def test_a_redirect_is_not_followed_and_is_permanent(receiver: Receiver) -> None:
     # Given a receiver that redirects elsewhere
     receiver.answer(301, headers={"Location": receiver.url("/elsewhere")})
-    # When an alert is delivered
-    result = send(webhook(receiver), Clock())
+    # When an alert is attempted
+    result = send(webhook(receiver))
     # Then the redirect is reported, not followed
-    assert (result.permanent, result.status_code, result.attempts) == (True, 301, 1)
+    assert result == DeliveryResult(False, True, 301, "HTTP 301 (redirects are not followed)")
     assert [r.path for r in receiver.received] == ["/hook"]
+
+
+def test_a_refused_connection_is_retryable_and_does_not_echo_the_url() -> None:
+    # Given a port on 127.0.0.1 where nothing listens
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    # When an alert is attempted there
+    result = send(webhook_to(f"http://127.0.0.1:{closed_port}/token-in-path"))
+    # Then it is a connection error, not permanent, and the URL is not echoed
+    assert (result.delivered, result.permanent, result.status_code) == (False, False, None)
+    assert result.error == "connection failed (ConnectionRefusedError)"
+
+
+def test_a_name_that_does_not_resolve_is_retryable() -> None:
+    # Given a resolver that knows no such name
+    resolve, asked = resolving("other.example")
+    # When an alert is attempted to that name
+    result = send(webhook_to("https://gone.example/hook"), resolve=resolve)
+    # Then it may resolve later: retryable
+    assert result == DeliveryResult(False, False, None, "host did not resolve")
+    assert asked == [("gone.example", 443)]
 
 
 @pytest.mark.parametrize(
@@ -344,15 +406,16 @@ def test_a_redirect_is_not_followed_and_is_permanent(receiver: Receiver) -> None
         (Channel(id="c", kind="slack", config={}), "no url"),
         (Channel(id="d", kind="telegram", config={"bot_token": "1:a/b", "chat_id": "1"}), "token"),
         (Channel(id="e", kind="telegram", config={"bot_token": "1:ab"}), "no chat_id"),
+        (Channel(id="f", kind="pager", config={}), "unknown channel kind 'pager'"),  # type: ignore[arg-type]
     ],
 )
 def test_a_channel_that_cannot_work_fails_permanently_without_sending(
     channel: Channel, error: str
 ) -> None:
-    # Given a misconfigured channel, When an alert is delivered
-    result = send(channel, Clock())
-    # Then nothing is attempted and the error says what is missing
-    assert (result.delivered, result.permanent, result.attempts) == (False, True, 0)
+    # Given a misconfigured channel, When an alert is attempted
+    result = send(channel)
+    # Then nothing is sent and the error says what is wrong
+    assert (result.delivered, result.permanent, result.status_code) == (False, True, None)
     assert result.error is not None
     assert error in result.error
 
@@ -361,7 +424,7 @@ def test_slack_gets_a_coloured_attachment_with_the_facts(receiver: Receiver) -> 
     # Given a Slack incoming webhook pointing at the local server
     channel = Channel(id="s", kind="slack", config={"url": receiver.url("/services/T/B/X")})
     # When an alert is delivered
-    result = send(channel, Clock())
+    result = send(channel)
     # Then Slack's shape arrives: a plain text, one red attachment with fields, escaped text
     assert result.delivered
     [request] = receiver.received
@@ -389,7 +452,7 @@ def test_discord_gets_an_embed_and_mentions_nobody(receiver: Receiver) -> None:
     # Given a Discord webhook pointing at the local server
     channel = Channel(id="d", kind="discord", config={"url": receiver.url("/api/webhooks/1/t")})
     # When an alert is delivered
-    result = send(channel, Clock())
+    result = send(channel)
     # Then one embed arrives with title, description, colour, fields and timestamp
     assert result.delivered
     payload = receiver.received[0].json()
@@ -406,9 +469,8 @@ def test_discord_gets_an_embed_and_mentions_nobody(receiver: Receiver) -> None:
     assert all(len(f["value"]) <= 1024 for f in embed["fields"])
 
 
-def test_telegram_send_message_is_html_with_everything_escaped(receiver: Receiver) -> None:
-    # Given a Telegram channel whose API base is the local server
-    channel = Channel(
+def telegram(receiver: Receiver) -> Channel:
+    return Channel(
         id="t",
         kind="telegram",
         config={
@@ -417,8 +479,12 @@ def test_telegram_send_message_is_html_with_everything_escaped(receiver: Receive
             "api_base": receiver.base_url + "/",
         },
     )
+
+
+def test_telegram_send_message_is_html_with_everything_escaped(receiver: Receiver) -> None:
+    # Given a Telegram channel whose API base is the local server
     # When an alert is delivered
-    result = send(channel, Clock())
+    result = send(telegram(receiver))
     # Then sendMessage is called for that bot, with HTML parse mode and escaped values
     assert result.delivered
     [request] = receiver.received
@@ -430,3 +496,202 @@ def test_telegram_send_message_is_html_with_everything_escaped(receiver: Receive
     assert "<pre>" in payload["text"]
     assert payload["text"].endswith("error: disk full</pre>")
     assert len(payload["text"]) <= 4096
+
+
+def test_a_telegram_failure_does_not_leak_the_bot_token(receiver: Receiver) -> None:
+    # Given the Telegram API answering 401
+    receiver.answer(401)
+    # When an alert is attempted
+    result = send(telegram(receiver))
+    # Then the failure is permanent and its error holds no part of the token or URL
+    assert (result.permanent, result.status_code) == (True, 401)
+    assert result.error is not None
+    assert "123456" not in result.error
+    assert "sendMessage" not in result.error
+
+
+# One deadline for the whole attempt
+
+BUSY_HEAD = b"HTTP/1.1 503 Busy\r\nContent-Length: 40\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("scheme", "reply", "at_once", "status"),
+    [
+        pytest.param(
+            "http",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            0,
+            None,
+            id="status-line",
+        ),
+        pytest.param("http", BUSY_HEAD + b"b" * 40, len(BUSY_HEAD) + 10, 503, id="body"),
+        pytest.param("https", b"\x16\x03\x03\x00\x40" + b"\x00" * 64, 0, None, id="tls-handshake"),
+    ],
+)
+def test_a_trickling_receiver_is_cut_off_at_the_deadline(
+    trickle: Callable[[bytes, int], Trickler],
+    scheme: str,
+    reply: bytes,
+    at_once: int,
+    status: int | None,
+) -> None:
+    # Given a receiver that sends its reply one byte every 0.5 s (each read alone is quick)
+    server = trickle(reply, at_once)
+    # When an alert is attempted with a 1.5 s deadline
+    result, took_s = timed_send(
+        webhook_to(f"{scheme}://127.0.0.1:{server.port}/hook"), deadline_s=DEADLINE_S
+    )
+    # Then the attempt ended at the deadline, well before the reply would have
+    assert took_s < DEADLINE_S + 1
+    assert server.done.wait(5)
+    assert server.sent < len(reply)
+    # And it is retryable: a timeout, or the status that arrived before the body was cut
+    assert not result.delivered
+    assert not result.permanent
+    assert result.status_code == status
+    if status is None:
+        assert result.error == "timed out after 1.5 s"
+    else:
+        # with what of the body came in time
+        assert result.error is not None
+        assert result.error.startswith(f"HTTP {status}: {'b' * 10}")
+        assert result.error != f"HTTP {status}: {'b' * 40}"
+
+
+def test_a_receiver_that_never_answers_times_out(receiver: Receiver) -> None:
+    # Given a receiver that takes the request and never answers
+    receiver.script.append(Reply(hang=True))
+    # When an alert is attempted with a 0.5 s deadline
+    result, took_s = timed_send(webhook(receiver), deadline_s=0.5)
+    # Then it timed out at the deadline, retryably, after one request
+    assert result == DeliveryResult(False, False, None, "timed out after 0.5 s")
+    assert took_s < 0.5 + 1
+    assert len(receiver.received) == 1
+
+
+def test_a_hanging_lookup_counts_towards_the_deadline() -> None:
+    # Given a resolver that does not answer until released
+    released = threading.Event()
+
+    def hanging(host: str, port: int) -> list[str]:
+        released.wait(timeout=10)
+        return ["127.0.0.1"]
+
+    # When an alert is attempted with a 0.3 s deadline
+    try:
+        result, took_s = timed_send(
+            webhook_to("http://slow-dns.example/hook"), deadline_s=0.3, resolve=hanging
+        )
+    finally:
+        released.set()
+    # Then it timed out at the deadline
+    assert result == DeliveryResult(False, False, None, "timed out after 0.3 s")
+    assert took_s < 0.3 + 1
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        pytest.param(b" " * 4096 + b"beyond the cap " * 2_200_000, "HTTP 500", id="past-cap"),
+        pytest.param(b"x" * 300, "HTTP 500: " + "x" * 200, id="snippet"),
+        pytest.param(b"line one\n\n\t  line two\r\n", "HTTP 500: line one line two", id="spaces"),
+    ],
+)
+def test_only_the_start_of_a_failures_reply_is_read_and_quoted(
+    receiver: Receiver, body: bytes, error: str
+) -> None:
+    # Given a receiver whose 500 reply is long, or ragged with whitespace
+    receiver.script.append(Reply(500, body=body))
+    # When an alert is attempted
+    result = send(webhook(receiver))
+    # Then the error quotes at most 200 characters of the first 4096 bytes, spaces collapsed
+    assert result == DeliveryResult(False, False, 500, error)
+    # And a reply much larger than that was not read to its end
+    assert receiver.answered.wait(10)
+    assert receiver.replies_cut == ([len(body)] if len(body) > 1_000_000 else [])
+
+
+# Refused destinations
+
+
+def test_a_loopback_url_is_refused_and_nothing_is_sent(receiver: Receiver) -> None:
+    # Given a deployment that does not allow private targets
+    # When an alert is attempted to the receiver on 127.0.0.1
+    result = send(webhook(receiver), allow_private=False)
+    # Then it fails permanently, naming the address but not the URL, and nothing arrived
+    assert result == DeliveryResult(
+        False, True, None, "url resolves to a loopback address (127.0.0.1)"
+    )
+    assert receiver.received == []
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [("169.254.169.254", "a link-local"), ("10.0.0.1", "a private"), ("::1", "a loopback")],
+)
+def test_a_name_resolving_to_an_internal_address_is_refused(address: str, reason: str) -> None:
+    # Given a public-looking name that resolves to an internal address
+    resolve, asked = resolving("hooks.example.com", address)
+    # When an alert is attempted there
+    result = send(
+        webhook_to("https://hooks.example.com/token-in-path"), allow_private=False, resolve=resolve
+    )
+    # Then it is refused for good, after one lookup
+    assert result == DeliveryResult(
+        False, True, None, f"url resolves to {reason} address ({address})"
+    )
+    assert asked == [("hooks.example.com", 443)]
+
+
+def test_the_connection_goes_to_the_checked_address_under_the_urls_name(
+    receiver: Receiver,
+) -> None:
+    # Given a name that resolves to the receiver's address (private targets allowed)
+    resolve, asked = resolving("hooks.example.test", "127.0.0.1")
+    # When an alert is delivered to that name
+    result = send(webhook_to(f"http://hooks.example.test:{receiver.port}/hook"), resolve=resolve)
+    # Then it reached the pinned address, named as in the URL, after a single lookup
+    assert result.delivered
+    [request] = receiver.received
+    assert request.headers["Host"] == f"hooks.example.test:{receiver.port}"
+    assert asked == [("hooks.example.test", receiver.port)]
+
+
+def test_a_checked_address_that_refuses_falls_back_to_the_next(receiver: Receiver) -> None:
+    # Given a name whose first address has nothing listening (the receiver is IPv4-only)
+    resolve, asked = resolving("dual.example.test", "::1", "127.0.0.1")
+    # When an alert is delivered to that name
+    result = send(webhook_to(f"http://dual.example.test:{receiver.port}/hook"), resolve=resolve)
+    # Then the second checked address took it, with no further lookup
+    assert result.delivered
+    assert len(receiver.received) == 1
+    assert len(asked) == 1
+
+
+# The retry schedule the queue follows
+
+
+@pytest.mark.parametrize(
+    ("attempts_made", "delay_s"),
+    [(1, 10), (2, 30), (3, 90), (4, 270), (5, 810), (6, 900), (7, 900), (1000, 900)],
+)
+def test_retry_delays_triple_up_to_fifteen_minutes(attempts_made: int, delay_s: float) -> None:
+    # Given the middle of the jitter range, When the wait after a failed attempt is computed
+    # Then it follows 10 s × 3ⁿ, capped at 15 min
+    assert retry_delay_s(attempts_made, 0.5) == pytest.approx(delay_s)
+
+
+@pytest.mark.parametrize("jitter", [0.0, 0.999])
+def test_every_attempt_fits_in_an_hour_and_jitter_stays_within_ten_percent(
+    jitter: float,
+) -> None:
+    # Given the extremes of the jitter range
+    # When the waits before attempts 2 to 8 are summed
+    waits = [retry_delay_s(n, jitter) for n in range(1, MAX_ATTEMPTS)]
+    # Then the last attempt comes within an hour of the first, and each wait is ±10 %
+    assert MAX_ATTEMPTS == 8
+    assert sum(waits) < 3600
+    assert FIRST_RETRY_S * 0.9 <= waits[0] <= FIRST_RETRY_S * 1.1
+    assert all(0.9 * MAX_RETRY_S <= wait <= 1.1 * MAX_RETRY_S for wait in waits[-2:])
+    assert waits == sorted(waits)

@@ -1,13 +1,15 @@
-"""Deliver one alert to one channel: up to 3 attempts within 20 s, with backoff and jitter.
+"""One attempt to deliver one alert to one channel, and the schedule its retries follow.
 
-Timeouts, connection errors, 429 and 5xx are retried; any other 4xx (and a 3xx, which is not
-followed) is permanent, and so is a channel whose configuration cannot work. Every attempt's
-timeout is cut to what is left of the 20 s, so a hanging receiver cannot stretch a delivery.
+The delivery queue does the retrying (`service.notify.Deliverer`), not this module: an attempt
+that may pass later (a timeout, a connection error, 429, 5xx) is tried again after
+`retry_delay_s`, up to `MAX_ATTEMPTS`. The waits are 10 s, 30 s, 90 s, 270 s, 810 s, 900 s and
+900 s, each ±10 %: the 8th and last attempt comes about 50 minutes after the first (45 to 55),
+always within an hour. Any other 4xx, a redirect (not followed), a refused destination or a
+configuration that cannot work fails at once.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,16 +17,13 @@ from typing import Protocol
 
 from cronbeat.channels import discord, slack, telegram, webhook
 from cronbeat.channels.alert import Alert
-from cronbeat.channels.transport import Attempt, HttpPost, InvalidChannelConfig, post
+from cronbeat.channels.transport import HttpPost, InvalidChannelConfig, Resolver, post, resolve_host
 from cronbeat.domain.channel import Channel
 
-MAX_ATTEMPTS = 3
-BUDGET_S = 20.0
-"""All attempts and the waits between them fit in this."""
-FIRST_DELAY_S = 1.0
-"""Wait before the 2nd attempt lies in [1, 2) s, before the 3rd in [2, 4) s."""
-MIN_ATTEMPT_S = 0.5
-"""An attempt with less time left than this is not started."""
+MAX_ATTEMPTS = 8
+FIRST_RETRY_S = 10.0
+RETRY_FACTOR = 3
+MAX_RETRY_S = 900.0
 
 
 class Builder(Protocol):
@@ -43,58 +42,49 @@ _BUILDERS: dict[str, Builder] = {
 
 @dataclass(frozen=True, slots=True)
 class DeliveryResult:
-    """What happened to one alert on one channel: stored on the delivery record."""
+    """What one attempt at one alert on one channel did: stored on the delivery record."""
 
     delivered: bool
     permanent: bool
-    """Failed and not worth retrying (a 4xx other than 429, or a configuration that cannot work)."""
+    """Failed and not worth retrying (a 3xx, a 4xx other than 429, a refused destination, a
+    configuration that cannot work)."""
     status_code: int | None
-    attempts: int
     error: str | None
+    retry_after_s: float | None = None
+    """The receiver's `Retry-After` in seconds, when it sent one."""
 
 
-def backoff_s(retry: int, jitter: float) -> float:
-    """The wait before retry number `retry` (1, 2, ...): "equal jitter" on a doubling base.
+def retry_delay_s(attempts_made: int, jitter: float) -> float:
+    """The wait before the next attempt, after `attempts_made` (1, 2, ...) failed ones.
 
-    With `jitter` in [0, 1) the waits lie in [1, 2), [2, 4), ...: each strictly longer than the
-    last, and never two receivers' retries in lockstep.
+    `jitter` in [0, 1) spreads it ±10 %, so receivers that failed together are not retried in
+    lockstep. The exponent stops growing once the cap is reached, so no count overflows.
     """
-    base = FIRST_DELAY_S * (1 << (retry - 1))
-    return base + base * jitter
+    exponent = min(max(attempts_made - 1, 0), 16)
+    base = min(FIRST_RETRY_S * float(RETRY_FACTOR) ** exponent, MAX_RETRY_S)
+    return base * (0.9 + 0.2 * jitter)
 
 
-def deliver(
+def attempt(
     channel: Channel,
     alert: Alert,
     *,
-    sleep: Callable[[float], None] = time.sleep,
-    timeout_s: float = 5.0,
+    deadline_s: float = 10.0,
+    allow_private: bool = False,
+    resolve: Resolver = resolve_host,
     now_s: Callable[[], float] = time.time,
 ) -> DeliveryResult:
-    """Send `alert` to `channel`, retrying transient failures; never raises on a bad reply."""
+    """Send `alert` to `channel` once, within `deadline_s`; never raises on a bad reply."""
     build = _BUILDERS.get(channel.kind)
     if build is None:
-        return DeliveryResult(False, True, None, 0, f"unknown channel kind {channel.kind!r}")
-    deadline_s = now_s() + BUDGET_S
-    attempts = 0
-    last = Attempt(None, "no attempt was made")
-    while attempts < MAX_ATTEMPTS:
-        try:
-            request = build(channel, alert, sent_at_s=int(now_s()))
-        except InvalidChannelConfig as exc:
-            return DeliveryResult(False, True, None, attempts, str(exc))
-        attempts += 1
-        last = post(request, timeout_s=min(timeout_s, max(deadline_s - now_s(), MIN_ATTEMPT_S)))
-        if last.delivered:
-            return DeliveryResult(True, False, last.status_code, attempts, None)
-        if not last.retryable:
-            return DeliveryResult(False, True, last.status_code, attempts, last.error)
-        if attempts == MAX_ATTEMPTS:
-            break
-        delay_s = backoff_s(attempts, random.random())
-        if last.retry_after_s is not None:
-            delay_s = max(delay_s, last.retry_after_s)
-        if now_s() + delay_s + MIN_ATTEMPT_S > deadline_s:
-            break
-        sleep(delay_s)
-    return DeliveryResult(False, False, last.status_code, attempts, last.error)
+        return DeliveryResult(False, True, None, f"unknown channel kind {channel.kind!r}")
+    try:
+        request = build(channel, alert, sent_at_s=int(now_s()))
+    except InvalidChannelConfig as exc:
+        return DeliveryResult(False, True, None, str(exc))
+    sent = post(request, deadline_s=deadline_s, allow_private=allow_private, resolve=resolve)
+    if sent.delivered:
+        return DeliveryResult(True, False, sent.status_code, None)
+    return DeliveryResult(
+        False, not sent.retryable, sent.status_code, sent.error, sent.retry_after_s
+    )

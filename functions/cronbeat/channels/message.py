@@ -82,11 +82,17 @@ def schedule_text(check: Check) -> str:
     return f"every {format_duration_s(check.timeout_s)}, grace {grace}"
 
 
+TEST_REASON = "test"
+"""The reason of the made-up flip that `POST channels/<id>/test` sends."""
+
+
 def what_happened(alert: Alert) -> str:
     """One line, without the check's name: "no ping for 1 h 12 min, expected every 1 h, ..."."""
     check, flip = alert.check, alert.flip
     if flip is None:
         return _still_down(alert)
+    if flip.reason == TEST_REASON:
+        return "a test alert: this channel works, and nothing is wrong"
     if flip.new == "down":
         if flip.reason == "timeout":
             return _no_ping(alert)
