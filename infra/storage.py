@@ -8,7 +8,14 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cronbeat.store.events import CHANNEL_PK
-from cronbeat.store.tables import CHECKS, EVENTS, SLUG_INDEX, AttributeType, TableSpec
+from cronbeat.store.tables import (
+    CHECKS,
+    DELIVERIES_INDEX,
+    EVENTS,
+    SLUG_INDEX,
+    AttributeType,
+    TableSpec,
+)
 
 ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 
@@ -44,7 +51,7 @@ def _table(scope: Construct, spec: TableSpec) -> dynamodb.Table:
             index_name=index.name,
             partition_key=index_partition,
             sort_key=_attribute(index.key.sort),
-            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+            projection_type=dynamodb.ProjectionType[index.projection],
         )
     return table
 
@@ -72,6 +79,10 @@ class Storage(Construct):
                 conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [CHANNEL_PK]}},
             )
         )
+
+    def grant_delivery_listing(self, role: iam.IRole) -> None:
+        """Query the events table's deliveries index (a channel's recent deliveries)."""
+        _grant(role, ("Query",), f"{self.events.table_arn}/index/{DELIVERIES_INDEX}")
 
     def grant_slug_lookup(self, role: iam.IRole) -> None:
         """Query the checks table's KEYS_ONLY slug index, and nothing else through it."""

@@ -21,7 +21,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from cronbeat import runtime
-from cronbeat.local.backend import atomic_dynamodb_requests
+from cronbeat.local.backend import atomic_dynamodb_requests, create_delivery_queues
 from cronbeat.store.tables import CHECKS, EVENTS, create_tables
 
 REGION = "us-east-1"
@@ -36,6 +36,9 @@ class Aws:
     checks_table: str
     events_table: str
     topic_arn: str
+    sqs: Any
+    deliveries_queue_url: str
+    dead_letter_queue_url: str
     endpoint_url: str | None = None
 
 
@@ -63,11 +66,19 @@ def _provision(monkeypatch: pytest.MonkeyPatch, endpoint_url: str | None) -> Aws
     sns = boto3.client("sns", region_name=REGION, endpoint_url=endpoint_url)
     create_tables(dynamodb, {CHECKS.logical_name: checks, EVENTS.logical_name: events})
     topic_arn = sns.create_topic(Name=f"alerts-{suffix}")["TopicArn"]
+    sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint_url)
+    deliveries, dead_letters = create_delivery_queues(sqs, f"-{suffix}")
     monkeypatch.setenv("CRONBEAT_CHECKS_TABLE", checks)
     monkeypatch.setenv("CRONBEAT_EVENTS_TABLE", events)
     monkeypatch.setenv("CRONBEAT_ALERTS_TOPIC_ARN", topic_arn)
+    monkeypatch.setenv("CRONBEAT_DELIVERIES_QUEUE_URL", deliveries)
+    monkeypatch.setenv("CRONBEAT_DEAD_LETTER_QUEUE_URL", dead_letters)
+    # Test receivers listen on 127.0.0.1; the refusal of private targets has tests of its own.
+    monkeypatch.setenv("CRONBEAT_ALLOW_PRIVATE_TARGETS", "true")
     runtime.reset()
-    return Aws(dynamodb, sns, checks, events, topic_arn, endpoint_url)
+    return Aws(
+        dynamodb, sns, checks, events, topic_arn, sqs, deliveries, dead_letters, endpoint_url
+    )
 
 
 @pytest.fixture

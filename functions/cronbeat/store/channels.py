@@ -48,6 +48,22 @@ class ChannelStore:
     def put(self, channel: Channel) -> None:
         self._db.put_item(TableName=self._table, Item=to_item(channel))
 
+    def replace(self, channel: Channel) -> bool:
+        """Store the channel's new settings; False when it was deleted meanwhile."""
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=to_item(channel),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get(self, channel_id: str) -> Channel | None:
+        found = self.get_many([channel_id])
+        return found[0] if found else None
+
     def delete(self, channel_id: str) -> Channel | None:
         """Remove a channel; return it, or None if there was none."""
         reply = self._db.delete_item(

@@ -136,6 +136,8 @@ class FlipRecord:
     old: str
     new: str
     reason: str
+    sk: str = ""
+    """The flip's sort key, which its delivery records are keyed by."""
 
 
 def _ping_record(item: Item) -> PingRecord:
@@ -166,6 +168,7 @@ def _flip_record(item: Item) -> FlipRecord:
         old=item.get("old", {"S": ""})["S"],
         new=item.get("new", {"S": ""})["S"],
         reason=item.get("reason", {"S": ""})["S"],
+        sk=item["sk"]["S"],
     )
 
 

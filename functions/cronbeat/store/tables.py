@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 AttributeType = Literal["S", "N"]
+Projection = Literal["KEYS_ONLY", "ALL"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,9 +20,10 @@ class Key:
 
 
 @dataclass(frozen=True, slots=True)
-class KeysOnlyIndex:
+class Index:
     name: str
     key: Key
+    projection: Projection = "KEYS_ONLY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class TableSpec:
     logical_name: str
     """Construct id in CDK, and the suffix of the table name locally."""
     key: Key
-    indexes: tuple[KeysOnlyIndex, ...] = ()
+    indexes: tuple[Index, ...] = ()
     ttl_attribute: str | None = None
     stream_new_image: bool = False
 
@@ -37,15 +39,20 @@ class TableSpec:
 SLUG_INDEX = "slug"
 """KEYS_ONLY GSI on `slug_key` ("<ping key>/<slug>"): pings never change it, nor write it."""
 
+DELIVERIES_INDEX = "deliveries"
+"""GSI of delivery records by `channel`, sorted by `sk` (`D#F#<flip ms>…`): a channel's recent
+deliveries, newest first. Sparse: no other item has a `channel` attribute."""
+
 CHECKS = TableSpec(
     logical_name="Checks",
     key=Key(partition=("id", "S")),
-    indexes=(KeysOnlyIndex(SLUG_INDEX, Key(partition=("slug_key", "S"))),),
+    indexes=(Index(SLUG_INDEX, Key(partition=("slug_key", "S"))),),
 )
 
 EVENTS = TableSpec(
     logical_name="Events",
     key=Key(partition=("pk", "S"), sort=("sk", "S")),
+    indexes=(Index(DELIVERIES_INDEX, Key(("channel", "S"), ("sk", "S")), projection="ALL"),),
     ttl_attribute="expires_at",
     stream_new_image=True,
 )
@@ -82,7 +89,7 @@ def create_table_request(spec: TableSpec, table_name: str) -> dict[str, Any]:
             {
                 "IndexName": index.name,
                 "KeySchema": _key_schema(index.key),
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
+                "Projection": {"ProjectionType": index.projection},
             }
             for index in spec.indexes
         ]
