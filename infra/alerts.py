@@ -1,4 +1,5 @@
-"""Alerts: the SNS topic and its key, its subscribers, the notifier and its dead-letter queue."""
+"""Alerts: the SNS topic and its key, its subscribers, the notifier that fans each alert out onto
+the delivery queue, the deliverer that works the queue, and their dead-letter queue."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cronbeat.channels.delivery import MAX_ATTEMPTS
 from infra.function import CronbeatFunction, FunctionDefaults
 from infra.nag import acknowledge
 from infra.storage import Storage
@@ -23,13 +25,20 @@ STREAM_RETRY_ATTEMPTS = 5
 STREAM_MAX_RECORD_AGE = Duration.hours(6)
 STREAM_BATCH_SIZE = 10
 
-NOTIFIER_TIMEOUT = Duration.minutes(3)
-"""Room for a batch's sends when no receiver answers. Each send (the topic, each of the check's
-channels) may take its whole delivery budget (20 s, `cronbeat.channels.delivery.BUDGET_S`), 16
-at a time (`cronbeat.service.notify.MAX_PARALLEL_SENDS`): 10 alerts × 4 sends is 3 rounds, 60 s,
-before the claims and records around them, so 60 s would cut that batch off and Lambda would
-retry it whole. Three minutes fit 9 rounds. The timeout costs nothing in itself: Lambda bills
-the time that runs."""
+NOTIFIER_TIMEOUT = Duration.minutes(1)
+"""The notifier only enqueues: a batch is a channel lookup, a record and a message per target."""
+
+DELIVERER_TIMEOUT = Duration.seconds(30)
+"""One attempt (10 s deadline) plus the claim, the channel read and the record around it."""
+DELIVERER_CONCURRENCY = 10
+"""Deliveries in flight at once (Lambda's SQS maximum concurrency is at least 2). A receiver that
+never answers holds one of them for 10 s per attempt, so it cannot starve the rest."""
+DELIVERIES_VISIBILITY = Duration.minutes(3)
+"""Lambda asks for a visibility timeout beyond the function's; a worker that dies mid-attempt
+has its message back after this."""
+REDRIVE_RECEIVES = 3 * MAX_ATTEMPTS
+"""The backstop only: a delivery that gives up puts itself on the dead-letter queue after
+`MAX_ATTEMPTS`; this catches a message whose handling crashes every time."""
 
 
 class Alerts(Construct):
@@ -102,22 +111,37 @@ class Alerts(Construct):
         acknowledge(
             self.dead_letters,
             "SQS3",
-            "This queue is itself the dead-letter queue: the notifier's stream "
-            "mapping sends batches it gave up on here, and an alarm watches its depth.",
+            "This queue is itself the dead-letter queue: the notifier's stream mapping sends "
+            "batches it gave up on here, and so do deliveries that gave up; an alarm watches "
+            "its depth.",
+        )
+        self.deliveries = sqs.Queue(
+            self,
+            "Deliveries",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=DELIVERIES_VISIBILITY,
+            retention_period=Duration.days(1),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=REDRIVE_RECEIVES, queue=self.dead_letters
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
         )
 
         self.notifier = CronbeatFunction(
             self,
             "Notifier",
-            defaults=defaults.with_environment(CRONBEAT_ALERTS_TOPIC_ARN=self.topic.topic_arn),
+            defaults=defaults.with_environment(
+                CRONBEAT_ALERTS_TOPIC_ARN=self.topic.topic_arn,
+                CRONBEAT_DELIVERIES_QUEUE_URL=self.deliveries.queue_url,
+            ),
             handler="cronbeat.handlers.notifier.handler",
-            description="Delivers flips and reminders to the alerts topic and the check's channels",
+            description="Queues one delivery per alert and target (the topic, the channels)",
             timeout=NOTIFIER_TIMEOUT,
         )
-        # Claim and record deliveries (UpdateItem) and read a check's channels (BatchGetItem).
+        # Open delivery records (UpdateItem), read a check's channels (BatchGetItem), enqueue.
         storage.grant_events(self.notifier.role, "UpdateItem", "BatchGetItem")
-        # Also grants the key's GenerateDataKey and Decrypt, which publishing to it needs.
-        self.topic.grant_publish(self.notifier.role)
+        self.deliveries.grant(self.notifier.role, "sqs:SendMessage")
         self.notifier.function.add_event_source(
             sources.DynamoEventSource(
                 storage.events,
@@ -142,15 +166,43 @@ class Alerts(Construct):
                 on_failure=sources.SqsDlq(self.dead_letters),
             )
         )
+
+        self.deliverer = CronbeatFunction(
+            self,
+            "Deliverer",
+            defaults=defaults.with_environment(
+                CRONBEAT_ALERTS_TOPIC_ARN=self.topic.topic_arn,
+                CRONBEAT_DELIVERIES_QUEUE_URL=self.deliveries.queue_url,
+                CRONBEAT_DEAD_LETTER_QUEUE_URL=self.dead_letters.queue_url,
+            ),
+            handler="cronbeat.handlers.deliverer.handler",
+            description="Makes one attempt at one alert delivery; the queue retries",
+            timeout=DELIVERER_TIMEOUT,
+        )
+        # Claim and record deliveries (UpdateItem), read the channel at send time (BatchGetItem).
+        storage.grant_events(self.deliverer.role, "UpdateItem", "BatchGetItem")
+        # Also grants the key's GenerateDataKey and Decrypt, which publishing to it needs.
+        self.topic.grant_publish(self.deliverer.role)
+        self.dead_letters.grant(self.deliverer.role, "sqs:SendMessage")
+        self.deliverer.function.add_event_source(
+            sources.SqsEventSource(
+                self.deliveries,
+                # One message per invocation: Powertools handles a batch's records one after
+                # another, so a slow receiver would delay the others in its batch.
+                batch_size=1,
+                max_concurrency=DELIVERER_CONCURRENCY,
+                report_batch_item_failures=True,
+            )
+        )
+        acknowledge(
+            self.deliverer.role,
+            "IAM5[Action::kms:GenerateDataKey*]",
+            "GenerateDataKey* is what SNS documents for publishing to an encrypted topic; the "
+            "statement names only this topic's own key.",
+        )
         acknowledge(
             self.notifier.role,
             "IAM5[Resource::*]",
             "dynamodb:ListStreams, which the stream event source mapping needs, takes no "
             "resource ARN; reading records is limited to the events table's stream.",
-        )
-        acknowledge(
-            self.notifier.role,
-            "IAM5[Action::kms:GenerateDataKey*]",
-            "GenerateDataKey* is what SNS documents for publishing to an encrypted topic; the "
-            "statement names only this topic's own key.",
         )

@@ -109,6 +109,10 @@ class PingApi(Construct):
             self.management.role, "GetItem", "Scan", "PutItem", "UpdateItem", "DeleteItem"
         )
         storage.grant_events(self.management.role, "GetItem", "Query", "PutItem", "DeleteItem")
+        # Channels: read one by id (BatchGetItem), list a channel's deliveries (the deliveries
+        # index), and open a test alert's delivery record (UpdateItem).
+        storage.grant_events(self.management.role, "BatchGetItem", "UpdateItem")
+        storage.grant_delivery_listing(self.management.role)
 
         pings = integrations.HttpLambdaIntegration("Pings", self.ping.function)
         management = integrations.HttpLambdaIntegration("Management", self.management.function)

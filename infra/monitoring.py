@@ -37,6 +37,7 @@ class Watched:
     management: CronbeatFunction
     scanner: CronbeatFunction
     notifier: CronbeatFunction
+    deliverer: CronbeatFunction
     http_api: apigwv2.HttpApi
     dead_letters: sqs.IQueue
     topic: sns.ITopic
@@ -48,6 +49,7 @@ class Watched:
             "management": self.management,
             "scanner": self.scanner,
             "notifier": self.notifier,
+            "deliverer": self.deliverer,
         }
 
 
@@ -97,7 +99,7 @@ class Monitoring(Construct):
             ),
             self._at_least(
                 "DeadLettersNotEmpty",
-                "The notifier gave up on alerts: see the dead-letter queue.",
+                "Alerts were given up on: see the dead-letter queue and the deliveries in the API.",
                 watched.dead_letters.metric_approximate_number_of_messages_visible(
                     period=WINDOW, statistic="Maximum"
                 ),
@@ -258,14 +260,15 @@ class Monitoring(Construct):
                 self,
                 "FailedDeliveries",
                 query_definition_name="cronbeat/alert deliveries that failed",
-                log_groups=[watched.notifier.log_group],
+                log_groups=[watched.deliverer.log_group],
                 query_string=logs.QueryString(
                     fields=[
                         "@timestamp",
                         "check_id",
                         "channel_kind",
                         "channel_id",
-                        "attempts",
+                        "state",
+                        "attempt",
                         "status_code",
                         "error",
                         "message",

@@ -41,10 +41,20 @@ class CronbeatStack(Stack):
         )
         alerts = Alerts(self, "Alerts", storage=storage, defaults=defaults)
         defaults = defaults.with_environment(CRONBEAT_ALERTS_TOPIC_ARN=alerts.topic.topic_arn)
-        api = PingApi(self, "Api", storage=storage, defaults=defaults)
+        api = PingApi(
+            self,
+            "Api",
+            storage=storage,
+            defaults=defaults.with_environment(
+                CRONBEAT_DELIVERIES_QUEUE_URL=alerts.deliveries.queue_url
+            ),
+        )
+        # Test alerts go through the delivery queue like every other alert.
+        alerts.deliveries.grant(api.management.role, "sqs:SendMessage")
         scanner = Scanner(self, "Scanner", storage=storage, defaults=defaults)
         # Alert messages link to the check; the URL exists only once the API does.
         alerts.notifier.add_environment("CRONBEAT_BASE_URL", api.url)
+        alerts.deliverer.add_environment("CRONBEAT_BASE_URL", api.url)
         scanner.function.add_environment("CRONBEAT_BASE_URL", api.url)
 
         monitoring = Monitoring(
@@ -55,6 +65,7 @@ class CronbeatStack(Stack):
                 management=api.management,
                 scanner=scanner.function,
                 notifier=alerts.notifier,
+                deliverer=alerts.deliverer,
                 http_api=api.http_api,
                 dead_letters=alerts.dead_letters,
                 topic=alerts.topic,

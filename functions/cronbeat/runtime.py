@@ -50,6 +50,13 @@ def sns() -> Any:
 
 
 @cache
+def sqs() -> Any:
+    import boto3
+
+    return boto3.client("sqs", config=_config())
+
+
+@cache
 def stores() -> Stores:
     """Every store on this process's client and settings (built on first use, then shared)."""
     from cronbeat.stores import build_stores
@@ -62,4 +69,5 @@ def reset() -> None:
     settings.cache_clear()
     dynamodb.cache_clear()
     sns.cache_clear()
+    sqs.cache_clear()
     stores.cache_clear()

@@ -28,6 +28,13 @@ def _whole(env: Mapping[str, str], name: str, default: int, *, least: int) -> in
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "false")
+    if raw not in ("true", "false"):
+        raise InvalidSettings(f"{name}={raw!r} is neither true nor false")
+    return raw == "true"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     checks_table: str = "cronbeat-checks"
@@ -43,6 +50,15 @@ class Settings:
     scan_segments: int = 4
     api_key_pepper: str = "cronbeat"
     """HMAC key for API key digests."""
+    deliveries_queue_url: str = ""
+    """The delivery queue: one message per (alert, target), fed by the notifier."""
+    dead_letter_queue_url: str = ""
+    """Where a delivery goes when it gave up, next to the stream's failed batches."""
+    delivery_deadline_s: int = 10
+    """The one wall-clock limit of an attempt: connect, send and the whole reply."""
+    allow_private_targets: bool = False
+    """Let channels reach loopback and private addresses (local mode only: its receivers are
+    on 127.0.0.1). On AWS such a URL could reach the instance metadata or a private service."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,4 +81,10 @@ class Settings:
             min_period_s=_whole(env, "CRONBEAT_MIN_PERIOD", default.min_period_s, least=1),
             scan_segments=_whole(env, "CRONBEAT_SCAN_SEGMENTS", default.scan_segments, least=1),
             api_key_pepper=env.get("CRONBEAT_API_KEY_PEPPER", default.api_key_pepper),
+            deliveries_queue_url=env.get("CRONBEAT_DELIVERIES_QUEUE_URL", ""),
+            dead_letter_queue_url=env.get("CRONBEAT_DEAD_LETTER_QUEUE_URL", ""),
+            delivery_deadline_s=_whole(
+                env, "CRONBEAT_DELIVERY_DEADLINE", default.delivery_deadline_s, least=1
+            ),
+            allow_private_targets=_flag(env, "CRONBEAT_ALLOW_PRIVATE_TARGETS"),
         )

@@ -28,6 +28,8 @@ class Output:
 
     def __init__(self, stream: Any) -> None:
         self.lines: list[str] = []
+        self.times: list[float] = []
+        """When each line arrived (wall clock), for measuring how soon something was said."""
         self._changed = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
@@ -37,6 +39,7 @@ class Output:
         for line in stream:
             with self._changed:
                 self.lines.append(line.rstrip("\n"))
+                self.times.append(time.time())
                 self._changed.notify_all()
         with self._changed:
             self._closed = True
@@ -56,6 +59,14 @@ class Output:
                 if left <= 0 or self._closed:
                     raise AssertionError(f"no line matching {pattern!r} in:\n{self.text()}")
                 self._changed.wait(left)
+
+    def wait_for_at(self, pattern: str, timeout_s: float) -> float:
+        """When the first line matching `pattern` arrived (wall clock)."""
+        found = self.wait_for(pattern, timeout_s)
+        with self._changed:
+            return next(
+                t for line, t in zip(self.lines, self.times, strict=True) if found[0] in line
+            )
 
     def wait_closed(self, timeout_s: float) -> None:
         self._thread.join(timeout_s)
@@ -220,3 +231,70 @@ class Receiver:
                     )
                 self._changed.wait(left)
             return list(self.deliveries)
+
+
+HOLD_LIMIT_S = 40.0
+"""How long a bad receiver holds a connection at most, so every server thread ends by itself."""
+
+
+@dataclass
+class BadReceiver:
+    """A receiver that misbehaves in one way, recording how long each request was held."""
+
+    behaviour: str
+    """`never` answers, `trickle`s its reply a byte every 0.5 s, or answers `500`."""
+    url: str = ""
+    held_s: list[float] = field(default_factory=list)
+    requests: int = 0
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_until(self, ready: Callable[[], bool], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        with self.changed:
+            while not ready():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{self.behaviour} receiver: no {what} in {timeout_s} s")
+                self.changed.wait(left)
+
+    def serve(self) -> ThreadingHTTPServer:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                began = time.monotonic()
+                with receiver.changed:
+                    receiver.requests += 1
+                    receiver.changed.notify_all()
+                if receiver.behaviour == "500":
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.connection.settimeout(HOLD_LIMIT_S)
+                try:
+                    if receiver.behaviour == "never":
+                        # Blocks until the client gives up and closes (b"") or the hold limit.
+                        self.connection.recv(1)
+                    else:
+                        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+                            self.connection.sendall(bytes([byte]))
+                            if time.monotonic() - began > HOLD_LIMIT_S:
+                                break
+                            time.sleep(0.5)  # the trickle itself, not a synchronisation
+                except OSError:
+                    pass
+                with receiver.changed:
+                    receiver.held_s.append(time.monotonic() - began)
+                    receiver.changed.notify_all()
+                self.close_connection = True
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{server.server_address[1]}/{self.behaviour}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server

@@ -76,7 +76,7 @@ def test_tracing_setting_turns_on_active_tracing() -> None:
     # When its functions are inspected
     functions = [child for child in stack.node.find_all() if isinstance(child, CfnFunction)]
     # Then every one of them traces actively
-    assert len(functions) == 4
+    assert len(functions) == 5
     for function in functions:
         assert stack.resolve(function.tracing_config) == {"mode": "Active"}
 
@@ -100,9 +100,9 @@ def test_throttle_and_retention_settings_reach_the_stage_and_every_log_group() -
     (stage,) = [child for child in children if isinstance(child, CfnStage)]
     settings = stack.resolve(stage.default_route_settings)
     assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (7, 70)
-    # And every log group (four functions and the access log) keeps 90 days
+    # And every log group (five functions and the access log) keeps 90 days
     groups = [child for child in children if isinstance(child, CfnLogGroup)]
-    assert len(groups) == 5
+    assert len(groups) == 6
     assert {group.retention_in_days for group in groups} == {90}
 
 

@@ -1,9 +1,9 @@
 """Each function's IAM grants are exactly what its code calls: nothing missing, nothing spare.
 
-moto ignores IAM, so a missing grant shows up only as AccessDenied in production. Here the four
-handlers run their flows on moto while every DynamoDB and SNS call is recorded as the IAM action
-that authorises it and the resource it names (a transaction as each of its items), and the record
-is compared with the synthesized policies both ways.
+moto ignores IAM, so a missing grant shows up only as AccessDenied in production. Here the five
+handlers run their flows on moto while every DynamoDB, SNS and SQS call is recorded as the IAM
+action that authorises it and the resource it names (a transaction as each of its items), and
+the record is compared with the synthesized policies both ways.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ import pytest
 from cronbeat import clock, runtime
 from cronbeat.store.events import CHANNEL_PK
 from cronbeat.store.project import ProjectStore
-from cronbeat.store.tables import SLUG_INDEX
+from cronbeat.store.tables import DELIVERIES_INDEX, SLUG_INDEX
 from tests.conftest import Aws
 from tests.infra.conftest import Synth
 from tests.integration.api_requests import Api, seed_keys
 from tests.integration.outbox import (
     HOUR,
+    DeliveryQueueDriver,
     FakeContext,
     outbox,
     put_check,
@@ -42,13 +43,18 @@ PING = "cronbeat.handlers.ping.handler"
 API = "cronbeat.handlers.api.handler"
 SCANNER = "cronbeat.handlers.scanner.handler"
 NOTIFIER = "cronbeat.handlers.notifier.handler"
+DELIVERER = "cronbeat.handlers.deliverer.handler"
+HANDLERS = (PING, API, SCANNER, NOTIFIER, DELIVERER)
 
 CHECKS = "checks"
 SLUGS = f"checks/index/{SLUG_INDEX}"
 EVENTS = "events"
 CHANNELS = f"events[pk={CHANNEL_PK}]"
 """The events table's channel partition: a Query granted only with that leading key."""
+DELIVERIES = f"events/index/{DELIVERIES_INDEX}"
 TOPIC = "alerts topic"
+QUEUE = "deliveries queue"
+DEAD_LETTERS = "dead letters"
 
 Grant = tuple[str, str]
 """(IAM action, resource name)."""
@@ -65,7 +71,12 @@ EXPECTED: dict[str, set[Grant]] = {
             ("dynamodb:" + a, CHECKS)
             for a in ("GetItem", "Scan", "PutItem", "UpdateItem", "DeleteItem")
         ),
-        *(("dynamodb:" + a, EVENTS) for a in ("GetItem", "Query", "PutItem", "DeleteItem")),
+        *(
+            ("dynamodb:" + a, EVENTS)
+            for a in ("GetItem", "Query", "PutItem", "DeleteItem", "BatchGetItem", "UpdateItem")
+        ),
+        ("dynamodb:Query", DELIVERIES),
+        ("sqs:SendMessage", QUEUE),
     },
     SCANNER: {
         ("dynamodb:Scan", CHECKS),
@@ -74,28 +85,43 @@ EXPECTED: dict[str, set[Grant]] = {
     },
     NOTIFIER: {
         *(("dynamodb:" + a, EVENTS) for a in ("UpdateItem", "BatchGetItem")),
+        ("sqs:SendMessage", QUEUE),
+    },
+    DELIVERER: {
+        *(("dynamodb:" + a, EVENTS) for a in ("UpdateItem", "BatchGetItem")),
         ("sns:Publish", TOPIC),
+        ("sqs:ChangeMessageVisibility", QUEUE),
+        ("sqs:SendMessage", DEAD_LETTERS),
     },
 }
 """What each function may do to the tables and the topic, and what its flows below call."""
 
 PLUMBING: dict[str, set[Grant]] = {
     NOTIFIER: {
-        ("kms:Decrypt", "alerts key"),
-        ("kms:GenerateDataKey*", "alerts key"),
-        *(
-            ("sqs:" + a, "dead letters")
-            for a in ("SendMessage", "GetQueueAttributes", "GetQueueUrl")
-        ),
+        *(("sqs:" + a, DEAD_LETTERS) for a in ("SendMessage", "GetQueueAttributes", "GetQueueUrl")),
         ("dynamodb:ListStreams", "*"),
         *(
             ("dynamodb:" + a, "events stream")
             for a in ("DescribeStream", "GetRecords", "GetShardIterator")
         ),
     },
+    DELIVERER: {
+        ("kms:Decrypt", "alerts key"),
+        ("kms:GenerateDataKey*", "alerts key"),
+        *(
+            ("sqs:" + a, QUEUE)
+            for a in (
+                "ReceiveMessage",
+                "DeleteMessage",
+                "GetQueueAttributes",
+                "GetQueueUrl",
+                "ChangeMessageVisibility",
+            )
+        ),
+    },
 }
 """Grants besides the log group that the code never calls itself: the topic's key, which SNS
-uses for a publish, and what Lambda's stream mapping calls on the function's behalf."""
+uses for a publish, and what Lambda's stream and queue mappings call on the function's behalf."""
 
 
 # --- The synthesized policies -----------------------------------------------------------------
@@ -112,14 +138,19 @@ def _names(synth: Synth) -> dict[str, str]:
     checks = one("AWS::DynamoDB::Table", "StorageChecks")
     events = one("AWS::DynamoDB::Table", "StorageEvents")
     checks_arn = {"Fn::GetAtt": [checks, "Arn"]}
+    events_arn = {"Fn::GetAtt": [events, "Arn"]}
     names = {
         json.dumps(checks_arn): CHECKS,
         json.dumps({"Fn::Join": ["", [checks_arn, f"/index/{SLUG_INDEX}"]]}): SLUGS,
-        json.dumps({"Fn::GetAtt": [events, "Arn"]}): EVENTS,
+        json.dumps(events_arn): EVENTS,
         json.dumps({"Fn::GetAtt": [events, "StreamArn"]}): "events stream",
         json.dumps({"Ref": one("AWS::SNS::Topic", "Alerts")}): TOPIC,
         json.dumps({"Fn::GetAtt": [one("AWS::KMS::Key", "Alerts"), "Arn"]}): "alerts key",
-        json.dumps({"Fn::GetAtt": [one("AWS::SQS::Queue", "Alerts"), "Arn"]}): "dead letters",
+        json.dumps({"Fn::Join": ["", [events_arn, f"/index/{DELIVERIES_INDEX}"]]}): DELIVERIES,
+        json.dumps({"Fn::GetAtt": [one("AWS::SQS::Queue", "AlertsDeadLetters"), "Arn"]}): (
+            DEAD_LETTERS
+        ),
+        json.dumps({"Fn::GetAtt": [one("AWS::SQS::Queue", "AlertsDeliveries"), "Arn"]}): QUEUE,
         json.dumps("*"): "*",
     }
     for name in synth.of_type("AWS::Logs::LogGroup"):
@@ -156,7 +187,7 @@ def granted(synth: Synth, handler: str) -> set[Grant]:
     return grants
 
 
-@pytest.mark.parametrize("handler", [PING, API, SCANNER, NOTIFIER])
+@pytest.mark.parametrize("handler", HANDLERS)
 def test_each_function_is_granted_exactly_its_calls(synth: Synth, handler: str) -> None:
     # Given the synthesized policy of one function's role
     grants = granted(synth, handler)
@@ -170,13 +201,10 @@ def test_each_function_is_granted_exactly_its_calls(synth: Synth, handler: str) 
 
 def test_no_function_may_touch_another_functions_log_group(synth: Synth) -> None:
     # Given every function's log-group grant
-    groups = [
-        {r for _, r in granted(synth, h) if r.startswith("log group ")}
-        for h in (PING, API, SCANNER, NOTIFIER)
-    ]
+    groups = [{r for _, r in granted(synth, h) if r.startswith("log group ")} for h in HANDLERS]
     # Then each writes to a group of its own
     assert all(len(g) == 1 for g in groups)
-    assert len(set().union(*groups)) == 4
+    assert len(set().union(*groups)) == len(HANDLERS)
 
 
 # --- What the code calls ----------------------------------------------------------------------
@@ -226,6 +254,12 @@ class Recorder:
         assert params.get("TopicArn") == self.aws.topic_arn
         self._add({("sns:" + model.name, TOPIC)})
 
+    def sqs(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        queue = {self.aws.deliveries_queue_url: QUEUE, self.aws.dead_letter_queue_url: DEAD_LETTERS}
+        # A batch is authorised by the action of its single form.
+        action = model.name.removesuffix("Batch")
+        self._add({("sqs:" + action, queue[params["QueueUrl"]])})
+
     def _add(self, found: set[Grant]) -> None:
         assert self.function is not None, f"a call outside any function: {found}"
         self.calls.setdefault(self.function, set()).update(found)
@@ -244,6 +278,7 @@ def recorder(aws: Aws) -> Recorder:
     recorder = Recorder(aws)
     runtime.dynamodb().meta.events.register("before-parameter-build.dynamodb.*", recorder.dynamodb)
     runtime.sns().meta.events.register("before-parameter-build.sns.*", recorder.sns)
+    runtime.sqs().meta.events.register("before-parameter-build.sqs.*", recorder.sqs)
     return recorder
 
 
@@ -286,6 +321,9 @@ def _run_the_monitor(aws: Aws, recorder: Recorder, receiver_url: str) -> None:
         ops = _ok(
             api.post("channels/", {"kind": "webhook", "name": "ops", "url": receiver_url}), 201
         )
+        # Nothing listens on the discard port: its deliveries fail and are retried.
+        unreachable = {"kind": "webhook", "name": "down", "url": "http://127.0.0.1:9/hook"}
+        _ok(api.post("channels/", unreachable), 201)
         check = api.create(name="backup", slug="backup", timeout=60, grace=60)
         _ok(api.get("checks/"))
         _ok(api.get(f"checks/{check['uuid']}"))
@@ -325,6 +363,13 @@ def _run_the_monitor(aws: Aws, recorder: Recorder, receiver_url: str) -> None:
     with recorder.running(NOTIFIER):
         reply = notifier.handler({"Records": records}, FakeContext())
     assert reply == {"batchItemFailures": []}
+    queue = DeliveryQueueDriver(aws)
+    # One message that cannot be read: the deliverer sends it to the dead-letter queue.
+    aws.sqs.send_message(QueueUrl=aws.deliveries_queue_url, MessageBody="{}")
+    with recorder.running(DELIVERER):
+        # The topic and each channel, per alert; the unreachable channel's are retried.
+        assert queue.work() > len(alerts) + 1
+    assert queue.visibility, "no delivery was retried"
 
     with recorder.running(API):
         pings = _ok(api.get(f"checks/{check['uuid']}/pings/"))["pings"]
@@ -332,6 +377,10 @@ def _run_the_monitor(aws: Aws, recorder: Recorder, receiver_url: str) -> None:
         _ok(api.get(f"checks/{check['uuid']}/pings/{with_body}/body"))
         _ok(api.get(f"checks/{check['uuid']}/flips/"))
         _ok(api.get("channels/"))
+        _ok(api.get(f"channels/{ops['id']}"))
+        _ok(api.post(f"channels/{ops['id']}", {"name": "ops-2", "rotate_secret": True}))
+        _ok(api.post(f"channels/{ops['id']}/test"), 202)
+        _ok(api.get(f"channels/{ops['id']}/deliveries/"))
         _ok(api.delete(f"channels/{ops['id']}"))  # and off every check that had it
         _ok(api.delete(f"checks/{check['uuid']}"))
 
@@ -347,7 +396,7 @@ def test_every_call_is_granted_and_every_grant_is_called(
 ) -> None:
     # Given the monitor run through every function's flows on moto, calls recorded
     _run_the_monitor(aws, recorder, receiver_url)
-    assert set(recorder.calls) == {PING, API, SCANNER, NOTIFIER}
+    assert set(recorder.calls) == set(HANDLERS)
     for handler, calls in recorder.calls.items():
         grants = granted(synth, handler)
         # Then no call would be refused in AWS

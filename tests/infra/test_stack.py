@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,8 @@ PING = "cronbeat.handlers.ping.handler"
 API = "cronbeat.handlers.api.handler"
 SCANNER = "cronbeat.handlers.scanner.handler"
 NOTIFIER = "cronbeat.handlers.notifier.handler"
-HANDLERS = (PING, API, SCANNER, NOTIFIER)
+DELIVERER = "cronbeat.handlers.deliverer.handler"
+HANDLERS = (PING, API, SCANNER, NOTIFIER, DELIVERER)
 EM_AARCH64 = 183
 """ELF e_machine of arm64 (0xB7)."""
 
@@ -180,7 +180,7 @@ def test_function_defaults(synth: Synth, handler: str) -> None:
 
 
 def test_function_roles_carry_no_managed_policies(synth: Synth) -> None:
-    # Given the four function roles
+    # Given the function roles
     roles = synth.of_type("AWS::IAM::Role")
     assert len(roles) == len(HANDLERS)
     # Then none has a managed policy (AWSLambdaBasicExecutionRole writes to every log group)
@@ -224,7 +224,7 @@ def test_scanner_runs_every_minute(synth: Synth) -> None:
 def test_notifier_reads_only_flip_and_reminder_inserts(synth: Synth) -> None:
     # Given the notifier and the dead-letter queue
     notifier_id, _ = synth.function(NOTIFIER)
-    queue_id = _only(synth.of_type("AWS::SQS::Queue"))
+    queue_id = _queue(synth, "AlertsDeadLetters")
     pattern = {
         "eventName": ["INSERT"],
         "dynamodb": {"NewImage": {"type": {"S": ["flip", "reminder"]}}},
@@ -243,23 +243,70 @@ def test_notifier_reads_only_flip_and_reminder_inserts(synth: Synth) -> None:
             "DestinationConfig": {"OnFailure": {"Destination": _arn(queue_id)}},
         },
     )
-    mapping = next(iter(synth.of_type("AWS::Lambda::EventSourceMapping").values()))
+    [mapping] = [
+        m
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == _ref(notifier_id)
+    ]
     assert 0 < mapping["Properties"]["MaximumRetryAttempts"] <= 10
 
 
-def test_notifier_outlasts_a_batch_of_alerts_to_receivers_that_never_answer(synth: Synth) -> None:
-    from cronbeat.channels.delivery import BUDGET_S
-    from cronbeat.service.notify import MAX_PARALLEL_SENDS
+def _queue(synth: Synth, prefix: str) -> str:
+    [found] = [name for name in synth.of_type("AWS::SQS::Queue") if name.startswith(prefix)]
+    return found
 
-    # Given the notifier and the batch size of its stream mapping
-    notifier_id, notifier = synth.function(NOTIFIER)
-    mapping = next(iter(synth.of_type("AWS::Lambda::EventSourceMapping").values()))
-    batch_size = mapping["Properties"]["BatchSize"]
-    # When every alert of a full batch goes to the topic and three channels, and each send
-    # takes its whole delivery budget, as many at a time as the notifier runs
-    rounds = math.ceil(batch_size * 4 / MAX_PARALLEL_SENDS)
-    # Then the sends take at most half the timeout, which leaves the claims and records room
-    assert 2 * rounds * BUDGET_S <= notifier["Timeout"] <= 900, notifier_id
+
+def test_the_deliverer_takes_one_encrypted_message_at_a_time_with_bounded_concurrency(
+    synth: Synth,
+) -> None:
+    from infra.alerts import DELIVERER_CONCURRENCY
+
+    from cronbeat.channels.delivery import MAX_ATTEMPTS
+    from cronbeat.settings import Settings
+
+    # Given the deliverer, the delivery queue and the dead-letter queue
+    deliverer_id, deliverer = synth.function(DELIVERER)
+    queue_id = _queue(synth, "AlertsDeliveries")
+    dead_letters_id = _queue(synth, "AlertsDeadLetters")
+    queue = synth.resources[queue_id]["Properties"]
+    # Then its mapping hands over one message at a time, reports failures, and caps concurrency
+    synth.template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "FunctionName": _ref(deliverer_id),
+            "EventSourceArn": _arn(queue_id),
+            "BatchSize": 1,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": DELIVERER_CONCURRENCY},
+        },
+    )
+    # And an attempt fits the function's timeout, which fits the queue's visibility
+    assert Settings().delivery_deadline_s + 5 <= deliverer["Timeout"] < queue["VisibilityTimeout"]
+    # And both queues are encrypted, and the redrive backstop allows every attempt
+    for queue_name in (queue_id, dead_letters_id):
+        assert synth.resources[queue_name]["Properties"]["SqsManagedSseEnabled"] is True
+    redrive = queue["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == _arn(dead_letters_id)
+    assert redrive["maxReceiveCount"] > MAX_ATTEMPTS
+    # And the notifier, which only enqueues, no longer needs minutes
+    _, notifier = synth.function(NOTIFIER)
+    assert notifier["Timeout"] <= 60
+
+
+def test_both_queues_refuse_plain_http(synth: Synth) -> None:
+    # Given the queue policies
+    policies = synth.of_type("AWS::SQS::QueuePolicy").values()
+    denied = [
+        statement
+        for policy in policies
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    # Then each queue denies requests that are not over TLS
+    queues = {str(ref["Ref"]) for policy in policies for ref in policy["Properties"]["Queues"]}
+    assert {_queue(synth, "AlertsDeliveries"), _queue(synth, "AlertsDeadLetters")} <= queues
+    assert len(denied) >= 2
 
 
 # --- Alerts -----------------------------------------------------------------------------------
@@ -511,7 +558,7 @@ def test_saved_logs_insights_queries(synth: Synth) -> None:
     }
     assert "check_id" in queries["cronbeat/pings of one check"]["QueryString"]
     failures = queries["cronbeat/failures (set the range to 24 hours)"]
-    assert len(failures["LogGroupNames"]) == 4
+    assert len(failures["LogGroupNames"]) == len(HANDLERS)
     # And the failures include invocations that Lambda's JSON report says failed or timed out
     for clause in ('kind = "fail"', 'level = "ERROR"', 'record.status in ["error", "failure"'):
         assert clause in failures["QueryString"], clause
@@ -580,7 +627,7 @@ def test_every_acknowledgement_gives_a_reason(synth: Synth) -> None:
 def _code_asset(synth: Synth) -> Path:
     manifest = json.loads((synth.outdir / "Cronbeat.assets.json").read_text())
     zipped = [f for f in manifest["files"].values() if f["source"].get("packaging") == "zip"]
-    assert len(zipped) == 1, "all four functions share one code asset"
+    assert len(zipped) == 1, "every function shares one code asset"
     return synth.outdir / str(zipped[0]["source"]["path"])
 
 

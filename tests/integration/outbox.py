@@ -176,3 +176,69 @@ def stream_record(item: Item, sequence_number: str, event_name: str = "INSERT") 
             "2026-03-01T00:00:00.000"
         ),
     }
+
+
+@dataclass
+class DeliveryQueueDriver:
+    """Lambda's SQS event source for the deliverer, driven by the test one message at a time.
+
+    `work()` hands every visible message to the deliverer and deletes those it did not report
+    failed, as Lambda does. A retried message stays hidden for the backoff the handler set; the
+    test sees that wait in `visibility` and can end it at once with `retry_now()`, so a whole
+    retry schedule runs without sleeping through it.
+    """
+
+    aws: Aws
+    visibility: list[int] = field(default_factory=list)
+    """Every visibility timeout the handler set (the backoff of each retry), in order."""
+    replies: list[dict[str, Any]] = field(default_factory=list)
+    _hidden: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from cronbeat import runtime
+
+        runtime.sqs().meta.events.register(
+            "before-parameter-build.sqs.ChangeMessageVisibility", self._seen
+        )
+
+    def _seen(self, params: dict[str, Any], **_: Any) -> None:
+        self.visibility.append(int(params["VisibilityTimeout"]))
+
+    def work(self, *, limit: int = 100) -> int:
+        """Deliver every message visible now; how many the deliverer was handed."""
+        from cronbeat.handlers import deliverer
+        from cronbeat.local.workers import lambda_record
+
+        url = self.aws.deliveries_queue_url
+        arn = self.aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        for handed in range(limit):
+            messages = self.aws.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return handed
+            [message] = messages
+            reply = deliverer.handler({"Records": [lambda_record(message, arn)]}, FakeContext())
+            self.replies.append(reply)
+            if reply["batchItemFailures"]:
+                self._hidden.append(message["ReceiptHandle"])
+            else:
+                self.aws.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        raise AssertionError(f"the queue still had messages after {limit}")
+
+    def retry_now(self) -> None:
+        """End the backoff of every message the deliverer asked to retry."""
+        for handle in self._hidden:
+            self.aws.sqs.change_message_visibility(
+                QueueUrl=self.aws.deliveries_queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+            )
+        self._hidden.clear()
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The bodies on the dead-letter queue (up to 10), left in place."""
+        messages = self.aws.sqs.receive_message(
+            QueueUrl=self.aws.dead_letter_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
+        ).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]

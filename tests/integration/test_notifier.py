@@ -1,7 +1,9 @@
-"""The notifier on moto: stream records of flips become SNS messages and webhook deliveries.
+"""Alerts on moto, end to end: stream records → the notifier's fan-out → the delivery queue →
+the deliverer → the SNS topic and webhooks.
 
-Webhooks go to a real HTTP server on 127.0.0.1 that answers from a script. Backoff waits are
-recorded instead of slept (the handler's `deliver` gets a recording `sleep`).
+Webhooks go to a real HTTP server on 127.0.0.1 that answers from a script. The queue is moto's
+SQS; a retried message's backoff is read from the visibility the deliverer set, then ended at
+once (`DeliveryQueueDriver.retry_now`) instead of slept through.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
@@ -23,7 +24,7 @@ from moto.sns.models import sns_backends
 
 from cronbeat import runtime
 from cronbeat.api import dashboard
-from cronbeat.channels.delivery import deliver
+from cronbeat.channels.delivery import MAX_ATTEMPTS, MAX_RETRY_S
 from cronbeat.channels.webhook import SIGNATURE_HEADER, signature
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check, Flip, Ping, Sender
@@ -31,12 +32,13 @@ from cronbeat.service.notify import outbox_entry
 from cronbeat.service.ping import PingService
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.codec import Item
-from cronbeat.store.deliveries import DeliveryStore
+from cronbeat.store.deliveries import DeliveryRecord, DeliveryStore, Target
 from cronbeat.store.history import flip_item
 from tests.conftest import REGION, Aws
 from tests.integration.outbox import (
     HOUR,
     MINUTE,
+    DeliveryQueueDriver,
     FakeContext,
     at,
     captured_logs,
@@ -104,26 +106,31 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Backoff waits the notifier asked for; recorded, not slept."""
-    from cronbeat.handlers import notifier
-
-    asked: list[float] = []
-    monkeypatch.setattr(notifier, "deliver", partial(deliver, sleep=asked.append))
-    return asked
-
-
-@pytest.fixture
-def notifier(aws: Aws, waits: list[float]) -> ModuleType:
+def notifier(aws: Aws) -> ModuleType:
     from cronbeat.handlers import notifier
 
     return notifier
 
 
 @pytest.fixture
+def queue(aws: Aws) -> DeliveryQueueDriver:
+    return DeliveryQueueDriver(aws)
+
+
+@pytest.fixture
 def logs(notifier: ModuleType) -> Iterator[io.StringIO]:
+    """The notifier's and the deliverer's log lines (their Powertools loggers share a handler)."""
+    from cronbeat.handlers import deliverer
+
+    assert deliverer.logger.registered_handler is notifier.logger.registered_handler
     with captured_logs(notifier) as buffer:
         yield buffer
+
+
+def runtime_now_ms() -> int:
+    from cronbeat.clock import now_ms
+
+    return now_ms()
 
 
 def webhook(aws: Aws, receiver: Receiver, channel_id: str = "hook-1") -> Channel:
@@ -175,6 +182,13 @@ def notify(notifier: ModuleType, *items: Item, first_sequence: int = 100) -> lis
     return [failure["itemIdentifier"] for failure in reply["batchItemFailures"]]
 
 
+def alert(notifier: ModuleType, queue: DeliveryQueueDriver, *items: Item) -> list[str]:
+    """Fan the items out, then deliver every message once; the records the stream must retry."""
+    failures = notify(notifier, *items)
+    queue.work()
+    return failures
+
+
 def published(aws: Aws) -> list[tuple[dict[str, str], dict[str, Any]]]:
     """Messages on the alerts topic: (texts by protocol, message attributes)."""
     account = aws.topic_arn.split(":")[4]
@@ -185,13 +199,15 @@ def published(aws: Aws) -> list[tuple[dict[str, str], dict[str, Any]]]:
     return messages
 
 
-def delivery(aws: Aws, item: Item, channel_id: str) -> Item | None:
+def delivery(aws: Aws, item: Item, channel_id: str, kind: str = "webhook") -> DeliveryRecord:
     store = DeliveryStore(aws.dynamodb, events_table=aws.events_table, retention_days=400)
-    return store.get(item["pk"]["S"], item["sk"]["S"], channel_id)
+    record = store.get(Target(item["pk"]["S"], item["sk"]["S"], channel_id, kind))
+    assert record is not None, f"no delivery record for {channel_id}"
+    return record
 
 
 def test_down_flip_is_published_once_with_both_texts_and_filter_attributes(
-    aws: Aws, notifier: ModuleType
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver
 ) -> None:
     # Given a check that went down on a failed run, whose flip carries the run's output
     check = down_check()
@@ -202,8 +218,8 @@ def test_down_flip_is_published_once_with_both_texts_and_filter_attributes(
         previous_since_ms=T - 5 * HOUR,
         output=b"x" * 3000 + b"\nbackup failed\n",
     )
-    # When the notifier receives the flip
-    failures = notify(notifier, flip)
+    # When the notifier fans it out and the deliverer works the queue
+    failures = alert(notifier, queue, flip)
     # Then one message is on the topic: a full email text with the output tail, a short SMS
     [(texts, attributes)] = published(aws)
     assert texts["email"].startswith("nightly backup is DOWN: failed.")
@@ -216,40 +232,65 @@ def test_down_flip_is_published_once_with_both_texts_and_filter_attributes(
     assert attributes["check_name"]["Value"] == "nightly backup"
     assert attributes["status"]["Value"] == "down"
     assert json.loads(attributes["tags"]["Value"]) == ["prod", "db"]
-    # And the topic's delivery record says it was delivered
-    record = delivery(aws, flip, "sns")
-    assert record is not None
-    assert record["outcome"] == {"S": "delivered"}
-    assert record["type"] == {"S": "delivery"}
-    assert "expires_at" in record
+    # And the topic's delivery record says it was sent, on the first attempt
+    record = delivery(aws, flip, "sns", "sns")
+    assert (record.state, record.attempts, record.kind) == ("sent", 1, "sns")
     assert failures == []
 
 
-def test_recovery_says_how_long_the_check_was_down(aws: Aws, notifier: ModuleType) -> None:
+def test_the_notifier_only_enqueues_and_opens_a_pending_record_per_target(
+    aws: Aws, notifier: ModuleType, receiver: Receiver
+) -> None:
+    # Given a down flip of a check with two webhooks
+    first, second = webhook(aws, receiver, "hook-1"), webhook(aws, receiver, "hook-2")
+    flip = outbox_item(aws, down_check(channels=f"{first.id},{second.id}"))
+    # When only the notifier runs
+    assert notify(notifier, flip) == []
+    # Then nothing was sent yet: there is one queued message per target, and a pending record
+    assert receiver.received == []
+    assert published(aws) == []
+    messages = aws.sqs.receive_message(
+        QueueUrl=aws.deliveries_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
+    )["Messages"]
+    assert sorted(json.loads(m["Body"])["target"] for m in messages) == ["hook-1", "hook-2", "sns"]
+    for channel_id, kind in (("sns", "sns"), ("hook-1", "webhook"), ("hook-2", "webhook")):
+        record = delivery(aws, flip, channel_id, kind)
+        assert (record.state, record.attempts, record.kind) == ("pending", 0, kind)
+
+
+def test_recovery_says_how_long_the_check_was_down(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver
+) -> None:
     # Given a check that was down from 10:00 and recovered at 12:00
     check = simple_check(status="up", status_since_ms=T, last_ping_ms=T)
     flip = outbox_item(aws, check, Flip("down", "up", "recovered"), previous_since_ms=T - 2 * HOUR)
-    # When the notifier receives the recovery
-    notify(notifier, flip)
+    # When it is alerted
+    alert(notifier, queue, flip)
     # Then the message says it is back up after 2 hours
     [(texts, attributes)] = published(aws)
     assert texts["email"].startswith("nightly backup is UP: back up after being down for 2 h")
     assert attributes["status"]["Value"] == "up"
 
 
-def test_reminder_says_the_check_is_still_down(aws: Aws, notifier: ModuleType) -> None:
+def test_reminder_says_the_check_is_still_down(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver
+) -> None:
     # Given a reminder for a check down since 09:00
     check = down_check(status_since_ms=at("2026-03-02 09:00"))
     reminder = outbox_item(aws, check, None)
-    # When the notifier receives it
-    notify(notifier, reminder)
+    # When it is alerted
+    alert(notifier, queue, reminder)
     # Then the message says for how long it has been down
     [(texts, _)] = published(aws)
     assert "still down since 2026-03-02 09:00 UTC (3 h)" in texts["email"]
 
 
 def test_alerts_link_to_the_check_in_the_dashboard_at_the_base_url(
-    aws: Aws, notifier: ModuleType, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    aws: Aws,
+    notifier: ModuleType,
+    queue: DeliveryQueueDriver,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given the stack's base URL (the API stage URL, with its trailing slash) and a webhook
     monkeypatch.setenv("CRONBEAT_BASE_URL", "https://abc123.execute-api.us-east-1.amazonaws.com/")
@@ -257,8 +298,8 @@ def test_alerts_link_to_the_check_in_the_dashboard_at_the_base_url(
     channel = webhook(aws, receiver)
     check = down_check(channels=channel.id)
     flip = outbox_item(aws, check)
-    # When the notifier receives the flip
-    assert notify(notifier, flip) == []
+    # When it is alerted
+    assert alert(notifier, queue, flip) == []
     # Then the email and the webhook link to the check's page in the dashboard served at `/`
     link = f"https://abc123.execute-api.us-east-1.amazonaws.com/#check/{check.id}"
     [(texts, _)] = published(aws)
@@ -269,7 +310,7 @@ def test_alerts_link_to_the_check_in_the_dashboard_at_the_base_url(
 
 
 def test_flips_that_do_not_involve_down_are_not_alerted(
-    aws: Aws, notifier: ModuleType, receiver: Receiver
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
 ) -> None:
     # Given a first ping (new → up) and a pause (up → paused) on a check with a webhook
     channel = webhook(aws, receiver)
@@ -278,171 +319,203 @@ def test_flips_that_do_not_involve_down_are_not_alerted(
     paused = outbox_item(aws, check, Flip("up", "paused", "paused"), at_ms=T + 1)
     # When the notifier receives them
     failures = notify(notifier, first, paused)
-    # Then nothing is sent anywhere
+    # Then nothing is queued, and nothing is sent anywhere
+    assert queue.work() == 0
     assert published(aws) == []
     assert receiver.received == []
     assert failures == []
 
 
-def test_webhook_failing_twice_then_accepting_gets_the_alert_exactly_once(
-    aws: Aws, notifier: ModuleType, receiver: Receiver, waits: list[float]
+def test_500_500_200_delivers_exactly_once_after_growing_backoffs(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
 ) -> None:
     # Given a check with a webhook that answers 500, 500, then 200
     channel = webhook(aws, receiver)
     flip = outbox_item(aws, down_check(channels=channel.id))
     receiver.script.extend([500, 500, 200])
-    # When the notifier receives the flip
-    failures = notify(notifier, flip)
-    # Then the receiver got three signed attempts of the same alert, after growing waits
+    # When it is alerted, and each retry comes due
+    assert alert(notifier, queue, flip) == []
+    pending = delivery(aws, flip, channel.id)
+    for _ in range(2):
+        queue.retry_now()
+        queue.work()
+    # Then the receiver got three signed attempts of the same alert
     assert len(receiver.received) == 3
     assert len({body["alert_id"] for body in receiver.bodies()}) == 1
     for _, headers, body in receiver.received:
         assert headers[SIGNATURE_HEADER] == signature(SECRET, body)
-    assert len(waits) == 2
-    assert waits[0] < waits[1]
-    # And the delivery record holds the outcome, and nothing is left for the stream to retry
+    # And the queue held it back 10 s, then 30 s (each within the ±10 % jitter)
+    assert 9 <= queue.visibility[0] <= 11
+    assert 27 <= queue.visibility[1] <= 33
+    assert len(queue.visibility) == 2
+    # And while it waited, the record said so; now it says sent, after 3 attempts
+    assert (pending.state, pending.attempts, pending.status_code) == ("pending", 1, 500)
+    assert pending.next_attempt_ms is not None
     record = delivery(aws, flip, channel.id)
-    assert record is not None
-    assert record["outcome"] == {"S": "delivered"}
-    assert record["attempts"] == {"N": "3"}
-    assert record["status_code"] == {"N": "200"}
-    assert "error" not in record
-    assert failures == []
+    assert (record.state, record.attempts, record.status_code, record.error) == (
+        "sent",
+        3,
+        200,
+        None,
+    )
+    # And the topic, a separate message, was sent once at the start
+    assert len(published(aws)) == 1
 
 
-def test_webhook_404_is_recorded_as_permanent_and_not_retried(
-    aws: Aws, notifier: ModuleType, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+def test_an_always_failing_receiver_gets_exactly_the_documented_attempts_then_the_dlq(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
+) -> None:
+    # Given a webhook that always answers 500
+    channel = webhook(aws, receiver)
+    flip = outbox_item(aws, down_check(channels=channel.id))
+    receiver.script.extend([500] * (MAX_ATTEMPTS + 5))
+    # When it is alerted and every retry comes due, until the queue is empty
+    alert(notifier, queue, flip)
+    for _ in range(MAX_ATTEMPTS + 3):
+        queue.retry_now()
+        queue.work()
+    # Then the receiver got exactly MAX_ATTEMPTS (8) attempts, spread over less than an hour
+    assert MAX_ATTEMPTS == 8
+    assert len(receiver.received) == MAX_ATTEMPTS
+    assert len(queue.visibility) == MAX_ATTEMPTS - 1
+    documented = [10, 30, 90, 270, 810, MAX_RETRY_S, MAX_RETRY_S]
+    for waited, base in zip(queue.visibility, documented, strict=True):
+        assert round(base * 0.9) <= waited <= round(base * 1.1)
+    assert sum(queue.visibility) < 3600
+    # And the record says failed, with why; the message is on the dead-letter queue
+    record = delivery(aws, flip, channel.id)
+    assert (record.state, record.attempts, record.status_code) == ("failed", MAX_ATTEMPTS, 500)
+    assert record.error is not None
+    assert "gave up after 8 attempts" in record.error
+    [dead] = queue.dead_letters()
+    assert (dead["target"], dead["flip"]) == (channel.id, flip["sk"]["S"])
+
+
+def test_a_404_is_one_attempt_recorded_as_failed(
+    aws: Aws,
+    notifier: ModuleType,
+    queue: DeliveryQueueDriver,
+    receiver: Receiver,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given a check whose webhook answers 404
     channel = webhook(aws, receiver)
     flip = outbox_item(aws, down_check(channels=channel.id))
     receiver.script.append(404)
-    # When the notifier receives the flip
-    failures = notify(notifier, flip)
-    # Then one attempt was made, recorded as a permanent failure, and the record is not retried
+    # When it is alerted
+    alert(notifier, queue, flip)
+    queue.retry_now()
+    # Then one attempt was made, recorded as failed, and nothing is left to retry
+    assert queue.work() == 0
     assert len(receiver.received) == 1
     record = delivery(aws, flip, channel.id)
-    assert record is not None
-    assert record["outcome"] == {"S": "failed-permanent"}
-    assert record["status_code"] == {"N": "404"}
-    assert record["attempts"] == {"N": "1"}
-    assert record["error"]["S"].startswith("HTTP 404")
-    assert failures == []
-    # And the topic got it: one alert sent, one failed
+    assert (record.state, record.attempts, record.status_code) == ("failed", 1, 404)
+    assert record.error is not None
+    assert record.error.startswith("HTTP 404")
+    assert queue.visibility == []
+    # And a person hears of it: the dead-letter queue, and the metrics
+    [dead] = queue.dead_letters()
+    assert dead["target"] == channel.id
     lines = json_lines(capsys.readouterr().out)
-    assert emf_values(lines, "AlertsSent") == [1]
-    assert emf_values(lines, "AlertsFailed") == [1]
-    # And a permanent failure stays one when the stream hands the same record over again
-    assert notify(notifier, flip) == []
-    assert len(receiver.received) == 1
+    assert sum(emf_values(lines, "AlertsSent")) == 1
+    assert sum(emf_values(lines, "AlertsFailed")) == 1
 
 
-def test_retryable_failure_goes_back_to_the_stream_then_delivers_once(
-    aws: Aws, notifier: ModuleType, receiver: Receiver
+def test_a_redelivered_message_does_not_send_twice(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
 ) -> None:
-    # Given two flips in one batch: one to a webhook that keeps failing with 503, one without
-    channel = webhook(aws, receiver)
-    failing = outbox_item(aws, down_check(channels=channel.id))
-    quiet = outbox_item(aws, down_check())
-    receiver.script.extend([503, 503, 503])
-    # When the notifier receives the batch
-    failures = notify(notifier, failing, quiet, first_sequence=700)
-    # Then only the failing record's sequence number is handed back for a retry
-    assert failures == ["700"]
-    record = delivery(aws, failing, channel.id)
-    assert record is not None
-    assert record["outcome"] == {"S": "failed-retryable"}
-    assert len(receiver.received) == 3
-    # When the stream retries the batch and the receiver is back
-    failures = notify(notifier, failing, quiet, first_sequence=700)
-    # Then the webhook gets it once more (delivered), and the topic never got a second copy
-    assert failures == []
-    assert len(receiver.received) == 4
-    record = delivery(aws, failing, channel.id)
-    assert record is not None
-    assert record["outcome"] == {"S": "delivered"}
-    assert record["attempts"] == {"N": "4"}
-    assert len(published(aws)) == 2
-
-
-def test_retried_batch_does_not_deliver_twice(
-    aws: Aws, notifier: ModuleType, receiver: Receiver, logs: io.StringIO
-) -> None:
-    # Given a flip to a check with two webhooks, already delivered by one invocation
+    # Given a flip to a check with two webhooks, already delivered
     first, second = webhook(aws, receiver, "hook-1"), webhook(aws, receiver, "hook-2")
     flip = outbox_item(aws, down_check(channels=f"{first.id},{second.id}"))
+    assert alert(notifier, queue, flip) == []
+    # When the stream hands the record over again, and SQS delivers a message a second time
     assert notify(notifier, flip) == []
-    # When the stream hands the same record over again
-    failures = notify(notifier, flip)
-    # Then no channel and no subscriber gets a second copy
-    assert failures == []
+    copy = aws.sqs.receive_message(QueueUrl=aws.deliveries_queue_url, VisibilityTimeout=0)
+    aws.sqs.send_message(QueueUrl=aws.deliveries_queue_url, MessageBody=copy["Messages"][0]["Body"])
+    handed = queue.work()
+    # Then every copy was handled, and no channel and no subscriber got a second alert
+    assert handed == 4
     assert sorted(path for path, _, _ in receiver.received) == ["/hooks/hook-1", "/hooks/hook-2"]
     assert len(published(aws)) == 1
-    # And every outcome was logged: three deliveries, then three skips
-    outcomes = [
-        (line["channel_id"], line["outcome"])
-        for line in json_lines(logs.getvalue())
-        if "outcome" in line
-    ]
-    assert outcomes == [
-        ("sns", "delivered"),
-        ("hook-1", "delivered"),
-        ("hook-2", "delivered"),
-        ("sns", "already-done"),
-        ("hook-1", "already-done"),
-        ("hook-2", "already-done"),
-    ]
+    assert delivery(aws, flip, "hook-1").attempts == 1
 
 
-def test_a_batch_sends_to_all_its_channels_at_once(
-    aws: Aws, notifier: ModuleType, receiver: Receiver
+def test_a_message_another_worker_holds_is_put_back_without_sending(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
 ) -> None:
-    # Given three flips in one batch, to checks sharing a webhook that answers only once all
-    # three requests are in flight: a notifier sending one at a time would time out the first,
-    # and one hanging receiver would hold up every later record by its whole retry budget
+    # Given a webhook delivery that a worker claimed a moment ago (it is still sending)
     channel = webhook(aws, receiver)
-    flips = [outbox_item(aws, down_check(channels=channel.id)) for _ in range(3)]
-    receiver.gate = threading.Barrier(3, timeout=10)
-    # When the notifier receives the batch
-    failures = notify(notifier, *flips)
-    # Then each flip reached the webhook on its first attempt, and the topic once
-    assert failures == []
-    assert len(receiver.received) == 3
-    for flip in flips:
-        record = delivery(aws, flip, channel.id)
-        assert record is not None
-        assert (record["outcome"], record["attempts"]) == ({"S": "delivered"}, {"N": "1"})
-    assert sorted(attributes["check_id"]["Value"] for _, attributes in published(aws)) == sorted(
-        flip["pk"]["S"] for flip in flips
-    )
+    flip = outbox_item(aws, down_check(channels=channel.id))
+    store = DeliveryStore(aws.dynamodb, events_table=aws.events_table, retention_days=400)
+    target = Target(flip["pk"]["S"], flip["sk"]["S"], channel.id, "webhook")
+    now = runtime_now_ms()
+    assert store.claim(target, now, lease_ms=60_000).__class__.__name__ == "Claimed"
+    # When a second copy of its message is handled
+    alert(notifier, queue, flip)
+    # Then it sends nothing and comes back after the lease
+    assert receiver.received == []
+    assert 55 <= queue.visibility[0] <= 62
+    assert delivery(aws, flip, channel.id).state == "pending"
+
+
+def test_a_delivery_whose_worker_died_mid_attempt_is_sent_after_its_lease(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
+) -> None:
+    # Given a webhook delivery claimed by a worker that died before recording (lease expired)
+    channel = webhook(aws, receiver)
+    flip = outbox_item(aws, down_check(channels=channel.id))
+    store = DeliveryStore(aws.dynamodb, events_table=aws.events_table, retention_days=400)
+    target = Target(flip["pk"]["S"], flip["sk"]["S"], channel.id, "webhook")
+    store.claim(target, runtime_now_ms() - 120_000, lease_ms=60_000)
+    # When its message comes back
+    alert(notifier, queue, flip)
+    # Then the webhook gets the alert, once (at least once: the dead worker may have sent it)
+    assert len(receiver.received) == 1
+    assert delivery(aws, flip, channel.id).state == "sent"
 
 
 def test_a_channel_listed_twice_gets_the_alert_once(
-    aws: Aws, notifier: ModuleType, receiver: Receiver
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
 ) -> None:
     # Given a check whose stored channel list names the same webhook twice
     channel = webhook(aws, receiver)
     flip = outbox_item(aws, down_check(channels=f"{channel.id},{channel.id}"))
-    # When the notifier receives the flip
-    failures = notify(notifier, flip)
+    # When it is alerted
+    failures = alert(notifier, queue, flip)
     # Then the webhook gets it once
     assert failures == []
     assert len(receiver.received) == 1
 
 
-def test_an_entry_whose_records_cannot_be_written_is_retried_alone(
-    aws: Aws, notifier: ModuleType, receiver: Receiver, logs: io.StringIO
+def test_a_channel_deleted_before_its_delivery_fails_without_sending(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
 ) -> None:
-    # Given two flips in one batch, and a delivery store that cannot claim for the first check
+    # Given a queued delivery to a webhook that is then deleted
+    channel = webhook(aws, receiver)
+    flip = outbox_item(aws, down_check(channels=channel.id))
+    notify(notifier, flip)
+    ChannelStore(aws.dynamodb, aws.events_table).delete(channel.id)
+    # When the deliverer works the queue
+    queue.work()
+    # Then nothing is sent, and the record says why
+    assert receiver.received == []
+    record = delivery(aws, flip, channel.id)
+    assert (record.state, record.error) == ("failed", "the channel was deleted")
+
+
+def test_an_entry_whose_fan_out_fails_is_retried_alone(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
+) -> None:
+    # Given two flips in one batch, and a delivery store that cannot open the first's records
     channel = webhook(aws, receiver)
     stuck = outbox_item(aws, down_check(channels=channel.id))
     fine = outbox_item(aws, down_check(channels=channel.id))
 
     class Throttled(DeliveryStore):
-        def claim(self, check_id: str, flip_sk: str, channel_id: str, at_ms: int) -> bool:
-            if check_id == stuck["pk"]["S"]:
+        def open(self, target: Target, now_ms: int) -> None:
+            if target.check_id == stuck["pk"]["S"]:
                 raise RuntimeError("throttled")
-            return super().claim(check_id, flip_sk, channel_id, at_ms)
+            super().open(target, now_ms)
 
     stores = runtime.stores()
     throttled = dataclasses.replace(
@@ -453,13 +526,12 @@ def test_an_entry_whose_records_cannot_be_written_is_retried_alone(
         patch.setattr(runtime, "stores", lambda: throttled)
         # When the notifier receives the batch
         failures = notify(notifier, stuck, fine, first_sequence=300)
-    # Then only the stuck flip is handed back, logged, and the other one was delivered
+    queue.work()
+    # Then only the stuck flip is handed back, and the other one was delivered
     assert failures == ["300"]
-    [failed] = [line for line in json_lines(logs.getvalue()) if line["message"] == "alert failed"]
-    assert failed["check_id"] == stuck["pk"]["S"]
     assert [json.loads(body)["check_id"] for _, _, body in receiver.received] == [fine["pk"]["S"]]
     # When the stream retries it with the store working again
-    assert notify(notifier, stuck, fine, first_sequence=300) == []
+    assert alert(notifier, queue, stuck, fine) == []
     # Then the stuck flip is delivered, and the other is not sent twice
     assert sorted(json.loads(body)["check_id"] for _, _, body in receiver.received) == sorted(
         [fine["pk"]["S"], stuck["pk"]["S"]]
@@ -467,7 +539,7 @@ def test_an_entry_whose_records_cannot_be_written_is_retried_alone(
 
 
 def test_records_that_are_not_alerts_are_ignored(
-    aws: Aws, notifier: ModuleType, logs: io.StringIO
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, logs: io.StringIO
 ) -> None:
     # Given a modified flip, an inserted ping, a channel item, and a flip with no check snapshot
     flip = outbox_item(aws, down_check())
@@ -480,18 +552,34 @@ def test_records_that_are_not_alerts_are_ignored(
     malformed = stream_record(broken, "4")
     # When the notifier receives them
     reply = notifier.handler({"Records": [modified, ping, channel, malformed]}, FakeContext())
-    # Then nothing is sent, nothing is retried, and the unreadable flip is logged
-    assert published(aws) == []
+    # Then nothing is queued or retried, and the unreadable flip is logged
+    assert queue.work() == 0
     assert reply == {"batchItemFailures": []}
     assert any(line["message"] == "outbox item dropped" for line in json_lines(logs.getvalue()))
 
 
-def test_sample_stream_event_is_published(aws: Aws, notifier: ModuleType) -> None:
+def test_a_malformed_queue_message_goes_to_the_dead_letter_queue_and_is_not_retried(
+    aws: Aws, queue: DeliveryQueueDriver
+) -> None:
+    # Given a message on the delivery queue that is not a delivery
+    aws.sqs.send_message(QueueUrl=aws.deliveries_queue_url, MessageBody='{"v": 99}')
+    # When the deliverer works the queue
+    assert queue.work() == 1
+    # Then it is kept for a person on the dead-letter queue, and gone from the delivery queue
+    assert queue.dead_letters() == [{"v": 99}]
+    queue.retry_now()
+    assert queue.work() == 0
+
+
+def test_sample_stream_event_is_published(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver
+) -> None:
     # Given the sample stream batch (a timeout flip of a check without channels)
     event = load_event("stream_flip.json")
     [record] = event["Records"]
-    # When the notifier receives it
+    # When it is alerted
     reply = notifier.handler(event, FakeContext())
+    queue.work()
     # Then its alert is on the topic
     [(texts, attributes)] = published(aws)
     image = record["dynamodb"]["NewImage"]
@@ -500,22 +588,32 @@ def test_sample_stream_event_is_published(aws: Aws, notifier: ModuleType) -> Non
     assert reply == {"batchItemFailures": []}
 
 
-def test_delivery_left_pending_by_a_crashed_attempt_is_sent_again(
-    aws: Aws, notifier: ModuleType, receiver: Receiver
+def test_one_log_line_per_attempt_with_no_url_or_secret(
+    aws: Aws,
+    notifier: ModuleType,
+    queue: DeliveryQueueDriver,
+    receiver: Receiver,
+    logs: io.StringIO,
 ) -> None:
-    # Given a flip whose webhook delivery was claimed by an invocation that died before sending
+    # Given a webhook that answers 503 once, then 200
     channel = webhook(aws, receiver)
     flip = outbox_item(aws, down_check(channels=channel.id))
-    store = DeliveryStore(aws.dynamodb, events_table=aws.events_table, retention_days=400)
-    assert store.claim(flip["pk"]["S"], flip["sk"]["S"], channel.id, T)
-    # When the stream hands the record over again
-    failures = notify(notifier, flip)
-    # Then the webhook gets the alert, once
-    assert failures == []
-    assert len(receiver.received) == 1
-    record = delivery(aws, flip, channel.id)
-    assert record is not None
-    assert record["outcome"] == {"S": "delivered"}
+    receiver.script.append(503)
+    # When it is alerted and retried
+    alert(notifier, queue, flip)
+    queue.retry_now()
+    queue.work()
+    # Then each attempt logged its kind, state, status and time
+    attempts = [line for line in json_lines(logs.getvalue()) if line.get("channel_id") == "hook-1"]
+    assert [(a["channel_kind"], a["state"], a["status_code"]) for a in attempts] == [
+        ("webhook", "retry", 503),
+        ("webhook", "sent", 200),
+    ]
+    assert all(isinstance(a["ms"], int) for a in attempts)
+    # And neither the URL's path nor the secret is in the log
+    text = logs.getvalue()
+    assert "/hooks/" not in text
+    assert SECRET not in text
 
 
 def _alert_outputs(aws: Aws) -> list[tuple[str, str, bytes]]:

@@ -7,6 +7,7 @@ so nothing here can touch a real AWS account.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -23,6 +24,8 @@ from cronbeat.store.tables import CHECKS, EVENTS, create_tables
 TABLE_NAMES = {CHECKS.logical_name: "cronbeat-checks", EVENTS.logical_name: "cronbeat-events"}
 TOPIC_NAME = "cronbeat-alerts"
 CONSOLE_QUEUE_NAME = "cronbeat-alerts-console"
+DELIVERIES_QUEUE_NAME = "cronbeat-deliveries"
+DEAD_LETTER_QUEUE_NAME = "cronbeat-dead-letters"
 
 _FAKE_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -59,6 +62,24 @@ def atomic_dynamodb_requests() -> Iterator[None]:
         DynamoHandler.call_action = original  # type: ignore[method-assign]
 
 
+def create_delivery_queues(sqs: Any, suffix: str = "") -> tuple[str, str]:
+    """The delivery queue and its dead-letter queue, with the stack's redrive backstop."""
+    from cronbeat.channels.delivery import MAX_ATTEMPTS
+
+    dead_letters: str = sqs.create_queue(QueueName=DEAD_LETTER_QUEUE_NAME + suffix)["QueueUrl"]
+    dead_letters_arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    redrive = json.dumps(
+        {"deadLetterTargetArn": dead_letters_arn, "maxReceiveCount": 3 * MAX_ATTEMPTS}
+    )
+    deliveries: str = sqs.create_queue(
+        QueueName=DELIVERIES_QUEUE_NAME + suffix,
+        Attributes={"VisibilityTimeout": "60", "RedrivePolicy": redrive},
+    )["QueueUrl"]
+    return deliveries, dead_letters
+
+
 @dataclass
 class LocalAws:
     server: Any
@@ -66,6 +87,8 @@ class LocalAws:
     table_names: dict[str, str]
     topic_arn: str
     alerts_queue_url: str
+    deliveries_queue_url: str
+    dead_letter_queue_url: str
     dynamodb: Any
     sqs: Any
     _undo: ExitStack = field(default_factory=ExitStack)
@@ -99,13 +122,27 @@ class LocalAws:
         create_tables(dynamodb, TABLE_NAMES)
         topic_arn: str = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         queue_url = subscribe_queue(sns, sqs, topic_arn, CONSOLE_QUEUE_NAME)
+        deliveries_url, dead_letters_url = create_delivery_queues(sqs)
 
         os.environ["CRONBEAT_CHECKS_TABLE"] = TABLE_NAMES[CHECKS.logical_name]
         os.environ["CRONBEAT_EVENTS_TABLE"] = TABLE_NAMES[EVENTS.logical_name]
         os.environ["CRONBEAT_ALERTS_TOPIC_ARN"] = topic_arn
+        os.environ["CRONBEAT_DELIVERIES_QUEUE_URL"] = deliveries_url
+        os.environ["CRONBEAT_DEAD_LETTER_QUEUE_URL"] = dead_letters_url
+        # The README's receivers listen on 127.0.0.1; the deployed stack refuses such URLs.
+        os.environ["CRONBEAT_ALLOW_PRIVATE_TARGETS"] = "true"
         runtime.reset()
         return cls(
-            server, endpoint_url, dict(TABLE_NAMES), topic_arn, queue_url, dynamodb, sqs, undo
+            server,
+            endpoint_url,
+            dict(TABLE_NAMES),
+            topic_arn,
+            queue_url,
+            deliveries_url,
+            dead_letters_url,
+            dynamodb,
+            sqs,
+            undo,
         )
 
     @property

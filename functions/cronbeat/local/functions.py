@@ -1,4 +1,4 @@
-"""The four Lambda functions, run in-process with a context shaped like Lambda's.
+"""The five Lambda functions, run in-process with a context shaped like Lambda's.
 
 Handler modules are imported on first use, after local mode has pointed the environment at moto,
 so their module-level setup (Powertools loggers, routers) sees the same settings as on Lambda.
@@ -57,15 +57,24 @@ class LocalFunction:
     Like one Lambda instance, it handles one event at a time. Functions that share `serial` take
     turns with each other too: Powertools' resolvers keep the current request in one class-wide
     attribute, so the ping and API handlers must never run at the same moment in one process.
+    A `concurrent` function stands for many instances at once (the deliverer scales out).
     """
 
-    def __init__(self, name: str, timeout_s: int, serial: threading.Lock | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        timeout_s: int,
+        serial: threading.Lock | None = None,
+        *,
+        concurrent: bool = False,
+    ) -> None:
         self.name = name
         self.module_name = f"cronbeat.handlers.{name}"
         self.timeout_s = timeout_s
         self._handler: Any = None
         self._lock = threading.Lock()
         self._serial = serial if serial is not None else threading.Lock()
+        self._concurrent = concurrent
 
     def load(self) -> Any:
         """Import the handler (once). Raises ImportError while the module does not exist yet."""
@@ -77,6 +86,8 @@ class LocalFunction:
     def invoke(self, event: dict[str, Any]) -> Any:
         context = LambdaContext(function_name=f"cronbeat-{self.name}", timeout_s=self.timeout_s)
         handler = self.load()
+        if self._concurrent:
+            return handler(event, context)
         with self._serial:
             return handler(event, context)
 
@@ -86,3 +97,4 @@ PING = LocalFunction("ping", timeout_s=10, serial=_HTTP_RESOLVERS)
 API = LocalFunction("api", timeout_s=29, serial=_HTTP_RESOLVERS)
 SCANNER = LocalFunction("scanner", timeout_s=60)
 NOTIFIER = LocalFunction("notifier", timeout_s=60)
+DELIVERER = LocalFunction("deliverer", timeout_s=30, concurrent=True)

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 from cronbeat.local import state as saved_state
 from cronbeat.local.console import Console
-from cronbeat.local.functions import API, NOTIFIER, PING, REGION, SCANNER
+from cronbeat.local.functions import API, DELIVERER, NOTIFIER, PING, REGION, SCANNER
 from cronbeat.local.gateway import GatewayServer
 
 PROG = "cronbeat dev"
@@ -221,6 +221,7 @@ class Local:
         from cronbeat.local.stream import EventsStream
         from cronbeat.local.sweeper import sweep_forever
         from cronbeat.local.topic import drain
+        from cronbeat.local.workers import QueueWorkers
 
         self.aws = LocalAws.start()
         # Handlers build their clients from boto3's default session: watch it before they do.
@@ -240,6 +241,9 @@ class Local:
         self._start("http", self.gateway.serve_forever)
         self._start("sweeper", sweep_forever, self.stop, self.options.sweep_seconds, self.console)
         self._start("stream", self.stream.run, self.stop)
+        self.workers = QueueWorkers(self.aws.sqs, self.aws.deliveries_queue_url, self.console)
+        for number in range(self.workers.size):
+            self._start(f"deliverer-{number}", self.workers.run, self.stop)
         self._start(
             "alerts", drain, self.aws.sqs, self.aws.alerts_queue_url, self.console, self.stop
         )
@@ -299,7 +303,7 @@ class Local:
         return Keys(made["read_write"], made["read_only"], ping_key)
 
     def _report_missing_handlers(self) -> None:
-        for function in (PING, API, SCANNER, NOTIFIER):
+        for function in (PING, API, SCANNER, NOTIFIER, DELIVERER):
             try:
                 function.load()
             except ImportError as error:

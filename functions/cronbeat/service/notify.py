@@ -1,72 +1,56 @@
-"""Turn outbox items (flips and reminders) into alerts: the SNS topic once, each channel once.
+"""Alerts, from the outbox to every target: fan-out onto the delivery queue, then one attempt each.
 
-Every send sits behind a delivery record (claimed before sending, outcome stored after), so the
-stream's at-least-once hand-over never reaches a channel twice with the same alert. A batch's
-sends run in parallel, so one receiver that hangs through its retries delays no other alert.
+`FanOut` turns a flip or reminder into one queue message per target (the SNS topic, each of the
+check's channels) and opens a `pending` delivery record for each. `Deliverer` takes one message:
+it claims the record, makes one attempt, and records it. A retryable failure is tried again by
+the queue (the message's visibility is the backoff, `channels.delivery.retry_delay_s`); after
+`MAX_ATTEMPTS` the record is `failed` and the message goes to the dead-letter queue. One broken
+receiver therefore holds up only its own messages, never another target's or another alert's.
 """
 
 from __future__ import annotations
 
 import base64
+import json
+import random
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from cronbeat.channels.alert import Alert
-from cronbeat.channels.delivery import DeliveryResult
+from cronbeat.channels.delivery import MAX_ATTEMPTS, DeliveryResult, retry_delay_s
+from cronbeat.channels.message import TEST_REASON
 from cronbeat.domain.channel import Channel
-from cronbeat.domain.model import Flip
-from cronbeat.store.codec import Item, from_item
-from cronbeat.store.deliveries import RETRYABLE, DeliveryStore, Outcome
+from cronbeat.domain.model import Check, Flip
+from cronbeat.store.codec import Item, from_item, to_item
+from cronbeat.store.deliveries import Claimed, DeliveryStore, Finished, Target
+from cronbeat.store.events import flip_sk
 
 SNS_CHANNEL_ID = "sns"
 """The alerts topic's pseudo-channel id: its delivery record makes the publish once-only too."""
-
 ALERTING_TYPES = frozenset({"flip", "reminder"})
+TEST_TYPE = "test"
+"""A test alert's image type: never written to the table, only enqueued."""
+TEST_PK = "test"
+"""The partition of test alerts' delivery records."""
+MESSAGE_VERSION = 1
+LEASE_MS = 60_000
+"""How long a claim keeps other workers off a delivery: well beyond one attempt's deadline, so
+only a worker that died mid-attempt lets a redelivered message send again."""
 
 
-class MalformedOutboxItem(ValueError):
-    """A flip or reminder item the notifier cannot read: logged and dropped, never retried."""
+class MalformedAlert(ValueError):
+    """A flip, reminder or queue message that cannot be read: logged and dropped, never retried."""
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """A flip or reminder item from the events table, read off its stream record."""
+    """A flip, reminder or test alert, and the image it was read from."""
 
     check_id: str
     flip_sk: str
     alert: Alert
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryOutcome:
-    """How one (alert, channel) delivery went in this invocation."""
-
-    check_id: str
-    flip_sk: str
-    channel_id: str
-    channel_kind: str
-    outcome: Outcome | Literal["already-done"]
-    """`already-done`: an earlier invocation delivered it or gave up for good; nothing was sent."""
-    attempts: int = 0
-    status_code: int | None = None
-    error: str | None = None
-
-    @property
-    def retry(self) -> bool:
-        """The stream should hand this alert over again."""
-        return self.outcome == "failed-retryable"
-
-
-class ChannelDirectory(Protocol):
-    def get_many(self, channel_ids: list[str]) -> list[Channel]: ...
-
-
-Publish = Callable[[Alert], str]
-"""Publish an alert to the SNS topic; returns the message id, raises on failure."""
-
-Deliver = Callable[[Channel, Alert], DeliveryResult]
+    image: Item
 
 
 def dashboard_url(base_url: str, check_id: str) -> str:
@@ -78,25 +62,23 @@ def dashboard_url(base_url: str, check_id: str) -> str:
     return f"{base_url}/#check/{check_id}" if base_url else ""
 
 
-def outbox_entry(record: dict[str, Any], *, base_url: str) -> OutboxEntry | None:
-    """The alert a stream record carries; None when it is not an insert of an alerting item."""
-    if record.get("eventName") != "INSERT":
-        return None
-    image: Item | None = record.get("dynamodb", {}).get("NewImage")
-    if not image or image.get("type", {}).get("S") not in ALERTING_TYPES:
+def alert_from_image(image: Item, *, base_url: str) -> OutboxEntry | None:
+    """The alert an outbox item's image (DynamoDB JSON, binary in base64) carries; None when the
+    item is no alert (another type, or a flip that does not involve `down`)."""
+    kind = image.get("type", {}).get("S")
+    if kind not in ALERTING_TYPES and kind != TEST_TYPE:
         return None
     try:
         check = from_item(image["check"]["M"])
         at_ms = int(image["at"]["N"])
-        flip_sk = image["sk"]["S"]
+        sort_key = image["sk"]["S"]
         flip = None
-        if image["type"]["S"] == "flip":
+        if kind != "reminder":
             flip = Flip(old=image["old"]["S"], new=image["new"]["S"], reason=image["reason"]["S"])
         previous_since = image.get("previous_since", {}).get("N")
-        # Stream records are JSON, so a binary attribute arrives in base64.
         output = base64.b64decode(image.get("output", {}).get("B", ""), validate=True)
     except (KeyError, TypeError, ValueError) as exc:
-        raise MalformedOutboxItem(f"{type(exc).__name__}: {exc}") from exc
+        raise MalformedAlert(f"{type(exc).__name__}: {exc}") from exc
     if flip is not None and not flip.alerts:
         return None
     alert = Alert(
@@ -105,43 +87,141 @@ def outbox_entry(record: dict[str, Any], *, base_url: str) -> OutboxEntry | None
         at_ms=at_ms,
         previous_since_ms=int(previous_since) if previous_since is not None else None,
         last_output=output,
-        dashboard_url=dashboard_url(base_url, check.id),
+        dashboard_url=dashboard_url(base_url, check.id) if kind != TEST_TYPE else "",
     )
-    return OutboxEntry(check_id=check.id, flip_sk=flip_sk, alert=alert)
+    pk = image.get("pk", {}).get("S", check.id)
+    return OutboxEntry(check_id=pk, flip_sk=sort_key, alert=alert, image=image)
+
+
+def outbox_entry(record: dict[str, Any], *, base_url: str) -> OutboxEntry | None:
+    """The alert a stream record carries; None when it is not an insert of an alerting item."""
+    if record.get("eventName") != "INSERT":
+        return None
+    image: Item | None = record.get("dynamodb", {}).get("NewImage")
+    if not image or image.get("type", {}).get("S") not in ALERTING_TYPES:
+        return None
+    return alert_from_image(image, base_url=base_url)
+
+
+def test_image(channel: Channel, *, now_ms: int) -> Item:
+    """The image of a test alert for `channel`: a made-up check going down, in stream JSON."""
+    check = Check(
+        id=TEST_PK,
+        name=f"cronbeat test alert for {channel.name or channel.kind}",
+        status="down",
+        status_since_ms=now_ms,
+        channels=channel.id,
+    )
+    return {
+        "pk": {"S": TEST_PK},
+        "sk": {"S": flip_sk(now_ms, 0)},
+        "type": {"S": TEST_TYPE},
+        "at": {"N": str(now_ms)},
+        "old": {"S": "up"},
+        "new": {"S": "down"},
+        "reason": {"S": TEST_REASON},
+        "check": {"M": to_item(check)},  # strings and numbers only: valid JSON as it is
+    }
+
+
+def message_body(target: Target, image: Item) -> str:
+    return json.dumps(
+        {
+            "v": MESSAGE_VERSION,
+            "check": target.check_id,
+            "flip": target.flip_sk,
+            "target": target.channel_id,
+            "kind": target.kind,
+            "image": image,
+        },
+        separators=(",", ":"),
+    )
+
+
+class ChannelDirectory(Protocol):
+    def get_many(self, channel_ids: list[str]) -> list[Channel]: ...
+
+
+class Enqueue(Protocol):
+    def send(self, bodies: list[str]) -> list[int]: ...
+
+
+class FanOut:
+    """Open a delivery record and enqueue a message for each target of each alert."""
+
+    def __init__(
+        self,
+        deliveries: DeliveryStore,
+        channels: ChannelDirectory,
+        queue: Enqueue,
+        *,
+        has_topic: bool,
+        now_ms: Callable[[], int],
+    ) -> None:
+        self._deliveries = deliveries
+        self._channels = channels
+        self._queue = queue
+        self._has_topic = has_topic
+        self._now_ms = now_ms
+
+    def targets(self, entry: OutboxEntry) -> list[Target]:
+        """The topic (when there is one), then each existing channel of the check, once."""
+        found: list[Target] = []
+        if self._has_topic and entry.image["type"]["S"] != TEST_TYPE:
+            found.append(Target(entry.check_id, entry.flip_sk, SNS_CHANNEL_ID, "sns"))
+        channel_ids = list(dict.fromkeys(entry.alert.check.channel_ids))
+        for channel in self._channels.get_many(channel_ids):
+            found.append(Target(entry.check_id, entry.flip_sk, channel.id, channel.kind))
+        return found
+
+    def fan_out(self, entries: Sequence[OutboxEntry]) -> list[list[Target] | Exception]:
+        """Per entry, in order, the targets enqueued, or the error that left it to retry."""
+        planned: list[list[Target] | Exception] = []
+        bodies: list[str] = []
+        owners: list[int] = []
+        for index, entry in enumerate(entries):
+            try:
+                targets = self.targets(entry)
+                now_ms = self._now_ms()
+                for target in targets:
+                    self._deliveries.open(target, now_ms)
+            except Exception as exc:  # this entry is retried; the others go on
+                planned.append(exc)
+                continue
+            planned.append(targets)
+            for target in targets:
+                bodies.append(message_body(target, entry.image))
+                owners.append(index)
+        for failed in self._queue.send(bodies):
+            # A redelivered entry enqueues every target again; the delivery records make the
+            # copies of those that already went out send nothing.
+            planned[owners[failed]] = RuntimeError("the delivery queue did not take a message")
+        return planned
+
+
+Publish = Callable[[Alert], str]
+"""Publish an alert to the SNS topic; returns the message id, raises on failure."""
+Attempt = Callable[[Channel, Alert], DeliveryResult]
 
 
 @dataclass(frozen=True, slots=True)
-class Sent:
-    """What one send did, before it is recorded."""
+class Report:
+    """What handling one queue message did: one structured log line's facts."""
 
-    outcome: Outcome
-    attempts: int
+    target: Target
+    outcome: Literal["sent", "failed", "retry", "finished", "leased"]
+    """`finished`: an earlier message sent it or gave up; `leased`: another worker has it."""
+    attempts: int = 0
     status_code: int | None = None
     error: str | None = None
+    retry_in_s: float | None = None
+    gave_up: bool = False
+    """Failed after the last retryable attempt (not at once, as a 404 fails)."""
+    elapsed_ms: int = 0
 
 
-MAX_PARALLEL_SENDS = 16
-"""Sends in flight at once. A hanging receiver then costs a batch one 20 s delivery budget, not one
-per record and channel: a batch of 10 flips fits the notifier's timeout, and no record's alerts
-wait behind another record's retries."""
-
-
-@dataclass(slots=True)
-class _Claimed:
-    """A delivery this invocation claimed: sent with the others, then recorded."""
-
-    entry: OutboxEntry
-    channel_id: str
-    kind: str
-    send: Callable[[Alert], Sent]
-    sent: Sent | None = None
-
-
-_Slot = DeliveryOutcome | _Claimed
-
-
-class Notifier:
-    """Send alerts to the topic and to the checks' channels, each behind a delivery record."""
+class Deliverer:
+    """Make one attempt at one delivery, behind its record, and say what the queue should do."""
 
     def __init__(
         self,
@@ -149,126 +229,112 @@ class Notifier:
         channels: ChannelDirectory,
         *,
         publish: Publish | None,
-        deliver: Deliver,
+        attempt: Attempt,
         now_ms: Callable[[], int],
+        base_url: str = "",
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._deliveries = deliveries
         self._channels = channels
         self._publish = publish
-        self._deliver = deliver
+        self._attempt = attempt
         self._now_ms = now_ms
+        self._base_url = base_url
+        self._jitter = jitter
 
-    def notify_all(self, entries: Sequence[OutboxEntry]) -> list[list[DeliveryOutcome] | Exception]:
-        """Alert the topic (if there is one) and each check's channels; per entry, in order, the
-        outcomes (topic first, then channels) or the error that left the entry unfinished.
-
-        Delivery records are claimed and written one at a time; only the sends run in parallel.
-        """
-        slots = [self._claim(entry) for entry in entries]
-        claimed = [
-            slot
-            for entry_slots in slots
-            if isinstance(entry_slots, list)
-            for slot in entry_slots
-            if isinstance(slot, _Claimed)
-        ]
-        for claim, sent in zip(claimed, self._send_all(claimed), strict=True):
-            claim.sent = sent
-        return [
-            entry_slots if isinstance(entry_slots, Exception) else self._record(entry_slots)
-            for entry_slots in slots
-        ]
-
-    def _claim(self, entry: OutboxEntry) -> list[_Slot] | Exception:
-        try:
-            targets: list[tuple[str, str, Callable[[Alert], Sent]]] = []
-            if self._publish is not None:
-                targets.append((SNS_CHANNEL_ID, "sns", self._to_topic))
-            # Each channel once: every claim is taken before any send, so a repeated id would
-            # find its own pending claim and send twice.
-            channel_ids = list(dict.fromkeys(entry.alert.check.channel_ids))
-            for channel in self._channels.get_many(channel_ids):
-                targets.append((channel.id, channel.kind, self._to(channel)))
-            slots: list[_Slot] = []
-            for channel_id, kind, send in targets:
-                if self._deliveries.claim(
-                    entry.check_id, entry.flip_sk, channel_id, self._now_ms()
-                ):
-                    slots.append(_Claimed(entry, channel_id, kind, send))
-                else:
-                    slots.append(
-                        DeliveryOutcome(
-                            entry.check_id, entry.flip_sk, channel_id, kind, "already-done"
-                        )
-                    )
-        except Exception as exc:  # this entry is retried; the others go on
-            return exc
-        return slots
-
-    @staticmethod
-    def _send_all(claimed: list[_Claimed]) -> list[Sent]:
-        def send(claim: _Claimed) -> Sent:
-            return claim.send(claim.entry.alert)
-
-        if len(claimed) <= 1:
-            return [send(claim) for claim in claimed]
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_SENDS, len(claimed))) as pool:
-            return list(pool.map(send, claimed))
-
-    def _record(self, slots: list[_Slot]) -> list[DeliveryOutcome] | Exception:
-        outcomes: list[DeliveryOutcome] = []
-        try:
-            for slot in slots:
-                outcomes.append(slot if isinstance(slot, DeliveryOutcome) else self._stored(slot))
-        except Exception as exc:  # this entry is retried; the others go on
-            return exc
-        return outcomes
-
-    def _stored(self, claim: _Claimed) -> DeliveryOutcome:
-        sent = claim.sent
-        assert sent is not None, "every claimed delivery is sent before it is recorded"
-        entry = claim.entry
-        self._deliveries.record_outcome(
-            entry.check_id,
-            entry.flip_sk,
-            claim.channel_id,
-            outcome=sent.outcome,
-            attempts=sent.attempts,
-            status_code=sent.status_code,
-            error=sent.error,
-            at_ms=self._now_ms(),
+    def handle(self, body: str) -> Report:
+        target, entry = self._read(body)
+        started_ms = self._now_ms()
+        claim = self._deliveries.claim(target, started_ms, lease_ms=LEASE_MS)
+        if isinstance(claim, Finished):
+            return Report(target, "finished", claim.record.attempts)
+        if not isinstance(claim, Claimed):
+            return Report(target, "leased", retry_in_s=claim.remaining_ms / 1000 + 1)
+        attempts = claim.attempts + 1
+        result = self._send(target, entry.alert)
+        now_ms = self._now_ms()
+        elapsed_ms = max(now_ms - started_ms, 0)
+        if result.delivered:
+            self._deliveries.record(
+                target, state="sent", at_ms=now_ms, status_code=result.status_code
+            )
+            return Report(target, "sent", attempts, result.status_code, elapsed_ms=elapsed_ms)
+        gave_up = not result.permanent and attempts >= MAX_ATTEMPTS
+        if result.permanent or gave_up:
+            error = result.error or "failed"
+            if gave_up:
+                error = f"{error} (gave up after {attempts} attempts)"
+            self._deliveries.record(
+                target, state="failed", at_ms=now_ms, status_code=result.status_code, error=error
+            )
+            return Report(
+                target,
+                "failed",
+                attempts,
+                result.status_code,
+                error,
+                gave_up=gave_up,
+                elapsed_ms=elapsed_ms,
+            )
+        delay_s = retry_delay_s(attempts, self._jitter())
+        if result.retry_after_s is not None:
+            delay_s = max(delay_s, result.retry_after_s)
+        self._deliveries.record(
+            target,
+            state="pending",
+            at_ms=now_ms,
+            status_code=result.status_code,
+            error=result.error,
+            next_attempt_ms=now_ms + round(delay_s * 1000),
         )
-        return DeliveryOutcome(
-            entry.check_id,
-            entry.flip_sk,
-            claim.channel_id,
-            claim.kind,
-            sent.outcome,
-            sent.attempts,
-            sent.status_code,
-            sent.error,
+        return Report(
+            target,
+            "retry",
+            attempts,
+            result.status_code,
+            result.error,
+            delay_s,
+            elapsed_ms=elapsed_ms,
         )
 
-    def _to_topic(self, alert: Alert) -> Sent:
-        assert self._publish is not None
+    def _read(self, body: str) -> tuple[Target, OutboxEntry]:
         try:
-            self._publish(alert)
-        except Exception as exc:  # retried with the batch: SNS errors are mostly transient
-            return Sent(RETRYABLE, 1, error=_why(exc))
-        return Sent("delivered", 1)
+            message = json.loads(body)
+            if message.get("v") != MESSAGE_VERSION:
+                raise MalformedAlert(f"unknown message version {message.get('v')!r}")
+            target = Target(
+                str(message["check"]),
+                str(message["flip"]),
+                str(message["target"]),
+                str(message["kind"]),
+            )
+            entry = alert_from_image(message["image"], base_url=self._base_url)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            if isinstance(exc, MalformedAlert):
+                raise
+            raise MalformedAlert(f"{type(exc).__name__}: {exc}") from exc
+        if entry is None:
+            raise MalformedAlert("the message carries no alert")
+        return target, entry
 
-    def _to(self, channel: Channel) -> Callable[[Alert], Sent]:
-        def send(alert: Alert) -> Sent:
+    def _send(self, target: Target, alert: Alert) -> DeliveryResult:
+        if target.channel_id == SNS_CHANNEL_ID:
+            if self._publish is None:
+                return DeliveryResult(False, True, None, "there is no alerts topic")
             try:
-                result = self._deliver(channel, alert)
-            except Exception as exc:  # a channel's bug must not cost the other channels their alert
-                return Sent(RETRYABLE, 1, error=_why(exc))
-            outcome: Outcome = "delivered"
-            if not result.delivered:
-                outcome = "failed-permanent" if result.permanent else RETRYABLE
-            return Sent(outcome, result.attempts, result.status_code, result.error)
-
-        return send
+                self._publish(alert)
+            except Exception as exc:  # SNS errors are mostly transient: the queue retries
+                return DeliveryResult(False, False, None, _why(exc))
+            return DeliveryResult(True, False, None, None)
+        # The channel is read at send time: an edit (a new URL, a rotated secret) applies to
+        # alerts already queued, and a deleted channel gets nothing.
+        found = self._channels.get_many([target.channel_id])
+        if not found:
+            return DeliveryResult(False, True, None, "the channel was deleted")
+        try:
+            return self._attempt(found[0], alert)
+        except Exception as exc:  # a channel's bug must not crash the worker: retried
+            return DeliveryResult(False, False, None, _why(exc))
 
 
 def _why(exc: BaseException) -> str:
