@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,10 @@ EXPECTED_ORDER = [
 FAILED_OUTPUT = "pg_dump: error: connection to server failed: Connection refused"
 BUSY_RUNS = 60
 """ingest-events' finished runs: 120 pings, more than the API's default page of 100."""
+ALERTED = "payments-export"
+"""The check whose failure is alerted to the webhooks below; it exists only during its tests."""
+WEBHOOKS = {"pager-hook": 200, "old-intranet": 404, "flaky-relay": 500}
+"""Webhook channels by name, with the status their receiver answers every alert with."""
 
 
 def _poll(condition: Callable[[], bool], what: str, within_s: float) -> None:
@@ -137,6 +143,81 @@ def dev() -> Iterator[DevServer]:
         yield server
     finally:
         server.stop()
+
+
+def _answering(status: int) -> ThreadingHTTPServer:
+    """A webhook receiver on 127.0.0.1 that answers every POST with `status`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@dataclass
+class Alerted:
+    """A check whose failure was alerted to every channel in WEBHOOKS, and those channels."""
+
+    check: dict[str, Any]
+    channels: dict[str, str]
+    """Channel ids by name."""
+
+
+def _settled(server: DevServer, alerted: Alerted) -> bool:
+    """Each alert delivery has had its first attempt: the SNS topic and 200 sent, 404 failed
+    for good, 500 failed once and waits for its retry."""
+    flips = _api(server, "GET", f"checks/{alerted.check['uuid']}/flips/")["flips"]
+    down = [f for f in flips if f["reason"] == "fail"]
+    if len(down) != 1:
+        return False
+    by_target = {d["target"]: d for d in down[0]["deliveries"]}
+    ids = alerted.channels
+    return (
+        by_target.keys() == {"sns", *ids.values()}
+        and by_target["sns"]["state"] == "sent"
+        and by_target[ids["pager-hook"]]["state"] == "sent"
+        and by_target[ids["old-intranet"]]["state"] == "failed"
+        and by_target[ids["flaky-relay"]]["error"] is not None
+    )
+
+
+@pytest.fixture
+def alerted(dev: DevServer) -> Iterator[Alerted]:
+    """ALERTED, failed once with its alert delivered; removed afterwards, channels included, so
+    the overview's rows and every other check's alerts stay as `_seed` made them."""
+    receivers = {name: _answering(status) for name, status in WEBHOOKS.items()}
+    channels: dict[str, str] = {}
+    check: dict[str, Any] | None = None
+    try:
+        for name, receiver in receivers.items():
+            url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+            spec = {"kind": "webhook", "name": name, "url": url, "attach_all": False}
+            channels[name] = _api(dev, "POST", "channels/", spec)["id"]
+        fields = {"name": ALERTED, "timeout": 3600, "grace": 600}
+        check = _api(dev, "POST", "checks/", {**fields, "channels": ",".join(channels.values())})
+        _ping(dev, check["ping_url"])
+        _ping(dev, f"{check['ping_url']}/fail")
+        made = Alerted(check, channels)
+        _poll(lambda: _settled(dev, made), "the failure's alert deliveries settle", SETTLE_S)
+        yield made
+    finally:
+        if check is not None:
+            _api(dev, "DELETE", f"checks/{check['uuid']}")
+        for channel_id in channels.values():
+            _api(dev, "DELETE", f"channels/{channel_id}")
+        for receiver in receivers.values():
+            receiver.shutdown()
+            receiver.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -524,4 +605,133 @@ def test_fits_a_phone_screen(watched: Watched) -> None:
     page.get_by_role("link", name="ingest-events").click()
     expect(page.locator("table.runs tbody tr.run-row")).to_have_count(25)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    watched.assert_clean()
+
+
+def test_channels_view_marks_failing_channels_with_their_error(
+    watched: Watched, dev: DevServer, alerted: Alerted
+) -> None:
+    # Given a failure alerted to three webhooks, answering 200, 404 and 500,
+    # and a test alert sent to the healthy one
+    pager = alerted.channels["pager-hook"]
+    _api(dev, "POST", f"channels/{pager}/test", {})
+
+    def sent_test_alert() -> bool:
+        listed = _api(dev, "GET", f"channels/{pager}/deliveries/")["deliveries"]
+        return [(d["check"] is None, d["state"]) for d in listed] == [
+            (True, "sent"),
+            (False, "sent"),
+        ]
+
+    _poll(sent_test_alert, "the test alert is sent", SETTLE_S)
+    page = watched.page
+    page.goto(watched.origin + "/")
+    page.get_by_label("API key").fill(RW_KEY)
+    page.get_by_role("button", name="Open").click()
+
+    # When the user follows the header's Channels link with the keyboard
+    link = page.get_by_role("link", name=re.compile(r"^Channels"))
+    # (which already counts the failing channels)
+    expect(link).to_have_text("Channels 2 failing")
+    link.focus()
+    page.keyboard.press("Enter")
+
+    # Then the Channels view lists every channel, failing ones first
+    heading = page.get_by_role("heading", level=2)
+    expect(heading).to_have_text("Channels")
+    expect(heading).to_be_focused()
+    expect(page).to_have_url(re.compile(r"#channels$"))
+    expect(link).to_have_attribute("aria-current", "page")
+    channel_rows = page.locator("#channel-table tr.channel-row")
+    expect(channel_rows.locator(".channel-name > span:first-child")).to_have_text(
+        ["flaky-relay", "old-intranet", "pager-hook"]
+    )
+    expect(channel_rows.locator("td[data-label='Kind']")).to_have_text(["webhook"] * 3)
+    # And the 404 one is marked failing, in words, with its error and when it happened
+    intranet = channel_rows.filter(has_text="old-intranet")
+    expect(intranet.locator(".badge.failing")).to_have_text("failing")
+    last = intranet.locator("td[data-label='Last delivery']")
+    expect(last.locator(".dl-state")).to_have_text("failed")
+    expect(last.locator(".delivery-error")).to_have_text("HTTP 404")
+    expect(last.locator("time")).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d "))
+    # And the 500 one, still being retried, is failing too
+    relay = channel_rows.filter(has_text="flaky-relay")
+    expect(relay.locator(".badge.failing")).to_have_text("failing")
+    expect(relay.locator(".dl-state")).to_have_text("retrying")
+    expect(relay.locator(".delivery-error")).to_have_text("HTTP 500")
+    # And the healthy one is not
+    healthy = channel_rows.filter(has_text="pager-hook")
+    expect(healthy.locator(".dl-state")).to_have_text("sent")
+    expect(healthy.locator(".failing")).to_have_count(0)
+    expect(healthy.locator(".delivery-error")).to_have_count(0)
+
+    # When the user shows the healthy channel's deliveries
+    show = healthy.locator("button.show-deliveries")
+    expect(show).to_have_accessible_name("Show deliveries of pager-hook")
+    show.click()
+    # Then its test alert and the check's alert are listed, newest first
+    expect(show).to_have_attribute("aria-expanded", "true")
+    expect(show).to_have_accessible_name("Hide deliveries of pager-hook")
+    panel = page.locator(f"#{show.get_attribute('aria-controls')}")
+    sent = panel.locator("tr.delivery-row")
+    expect(sent.locator("td[data-label='Check']")).to_have_text(["test alert", ALERTED])
+    expect(sent.locator("td[data-label='State']")).to_have_text(["sent", "sent"])
+    expect(sent.locator("td[data-label='Status code']")).to_have_text(["200", "200"])
+
+    # When the user shows the 404 channel's deliveries
+    intranet.get_by_role("button", name="Show deliveries of old-intranet").click()
+    # Then its one delivery says what went wrong, and which check it alerted
+    failed = page.locator(f"#deliveries-{alerted.channels['old-intranet']} tr.delivery-row")
+    expect(failed).to_have_count(1)
+    expect(failed.locator("td[data-label='State']")).to_have_text("failed")
+    expect(failed.locator("td[data-label='Attempts']")).to_have_text("1")
+    expect(failed.locator("td[data-label='Status code']")).to_have_text("404")
+    expect(failed.locator("td[data-label='Error']")).to_have_text("HTTP 404")
+    expect(failed.locator("td[data-label='Alert time'] time")).to_have_count(1)
+    # And the page still fits a phone screen with both lists open
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # When the user follows the link to that check
+    failed.get_by_role("link", name=ALERTED).click()
+    # Then the check's page opens
+    expect(page.get_by_role("heading", level=2)).to_have_text(ALERTED)
+    expect(page).to_have_url(re.compile(f"#check/{alerted.check['uuid']}$"))
+    watched.assert_clean()
+
+
+def test_check_view_lists_each_alerts_deliveries(watched: Watched, alerted: Alerted) -> None:
+    # Given a check whose failure was alerted to the SNS topic and three webhooks
+    page = watched.page
+    page.goto(f"{watched.origin}/#check/{alerted.check['uuid']}")
+    page.get_by_label("API key").fill(RW_KEY)
+    page.get_by_role("button", name="Open").click()
+    expect(page.get_by_role("heading", level=2)).to_have_text(ALERTED)
+
+    # When the user opens its status changes
+    page.get_by_text("Status changes (2)").click()
+
+    # Then the failure lists each target by name with its state, attempts and last error
+    flips = page.locator("details table tbody tr")
+    expect(flips.locator("td[data-label='Why']")).to_have_text(["failure reported", "first ping"])
+    alerts = flips.first.locator("td[data-label='Alerts'] li")
+    expect(alerts.locator(".dl-target")).to_have_text(
+        ["SNS topic", "flaky-relay", "old-intranet", "pager-hook"]
+    )
+    expect(alerts.locator(".dl-state")).to_have_text(["sent", "retrying", "failed", "sent"])
+    expect(alerts.locator(".dl-attempts")).to_have_text(
+        ["1 attempt", re.compile(r"^\d attempts?$"), "1 attempt", "1 attempt"]
+    )
+    expect(alerts.filter(has_text="old-intranet").locator(".delivery-error")).to_have_text(
+        "HTTP 404"
+    )
+    expect(alerts.filter(has_text="flaky-relay").locator(".delivery-error")).to_have_text(
+        "HTTP 500"
+    )
+    expect(alerts.filter(has_text="pager-hook").locator(".delivery-error")).to_have_count(0)
+    # And the retried one says when its next attempt is due
+    expect(alerts.filter(has_text="flaky-relay").locator("time")).to_have_count(1)
+    # And the first ping, which alerts no one, says so
+    expect(flips.nth(1).locator("td[data-label='Alerts']")).to_have_text("not alerted")
     watched.assert_clean()

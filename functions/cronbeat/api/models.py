@@ -144,16 +144,14 @@ class CheckSpec(BaseModel):
         return name in self.model_fields_set and getattr(self, name) is not None
 
 
-class ChannelSpec(BaseModel):
-    """The body of `POST channels/` (cronbeat: Healthchecks.io has no such endpoint)."""
+class ChannelSettings(BaseModel):
+    """A channel's settings, as `POST channels/` and `POST channels/<id>` take them."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
 
     api_key: str | SkipJsonSchema[None] = Field(
         default=None, description="Alternative to the X-Api-Key header."
     )
-    kind: ChannelKind
-    name: Text100 = ""
     url: (
         Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] | SkipJsonSchema[None]
     ) = Field(default=None, description="webhook, slack, discord: where to POST.")
@@ -163,11 +161,6 @@ class ChannelSpec(BaseModel):
     )
     bot_token: Token | SkipJsonSchema[None] = Field(default=None, description="telegram")
     chat_id: Token | SkipJsonSchema[None] = Field(default=None, description="telegram")
-    attach_all: bool | SkipJsonSchema[None] = Field(
-        default=None,
-        description="Attach the new channel to every existing check (default true), as "
-        "Healthchecks.io's integration form does.",
-    )
 
     @model_validator(mode="before")
     @classmethod
@@ -175,6 +168,31 @@ class ChannelSpec(BaseModel):
         if not isinstance(data, dict):
             return data
         return {key: 0.0 if value is None else value for key, value in data.items()}
+
+    def given(self, name: str) -> bool:
+        """The request carried this field (with a non-null value)."""
+        return name in self.model_fields_set and getattr(self, name) is not None
+
+
+class ChannelSpec(ChannelSettings):
+    """The body of `POST channels/` (cronbeat: Healthchecks.io has no such endpoint)."""
+
+    kind: ChannelKind
+    name: Text100 = ""
+    attach_all: bool | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Attach the new channel to every existing check (default true), as "
+        "Healthchecks.io's integration form does.",
+    )
+
+
+class ChannelUpdate(ChannelSettings):
+    """The body of `POST channels/<id>`: only the fields given change; the kind cannot."""
+
+    name: Text100 | SkipJsonSchema[None] = None
+    rotate_secret: bool | SkipJsonSchema[None] = Field(
+        default=None, description="webhook: generate a new signing secret, shown once."
+    )
 
 
 # -- replies ------------------------------------------------------------------------------
@@ -281,21 +299,65 @@ class PingList(Reply):
     pings: list[PingOut]
 
 
+class DeliveryOut(Reply):
+    """One alert's delivery to one target (cronbeat)."""
+
+    target: str = Field(description="`sns` for the alerts topic, else the channel id.")
+    kind: str
+    state: Literal["pending", "sent", "failed"]
+    attempts: int
+    status_code: int | None = Field(description="The last attempt's HTTP status, if any.")
+    error: str | None = Field(description="Why the last attempt failed, if it did.")
+    created: str
+    updated: str | None = Field(description="When the last attempt ended.")
+    next_attempt: str | None = Field(description="When a pending delivery is tried again.")
+
+
 class FlipOut(Reply):
     timestamp: str
     up: Literal[0, 1]
     status: str = Field(description="The status the check changed to (cronbeat).")
     reason: str = Field(description="Why it changed (cronbeat).")
+    deliveries: list[DeliveryOut] = Field(
+        description="The alert's delivery to each target; empty when it was not alerted."
+    )
 
 
 class FlipList(Reply):
     flips: list[FlipOut]
 
 
+class LastDelivery(Reply):
+    state: Literal["pending", "sent", "failed"]
+    at: str = Field(description="When its last attempt ended, or when it was queued.")
+    error: str | None = None
+
+
 class ChannelOut(Reply):
     id: str
     name: str
     kind: str
+    last_delivery: LastDelivery | None = Field(
+        default=None, description="The channel's latest alert delivery (cronbeat)."
+    )
+
+
+class ChannelDeliveryOut(DeliveryOut):
+    check: str | None = Field(
+        description="The alerting check's uuid (its unique_key for a read-only key); null for a "
+        "test alert."
+    )
+    alert_time: str = Field(description="When the flip or reminder was written.")
+
+
+class ChannelDeliveryList(Reply):
+    deliveries: list[ChannelDeliveryOut]
+
+
+class TestAlertOut(Reply):
+    delivery: ChannelDeliveryOut = Field(
+        description="Queued: follow it at `channels/<id>/deliveries/`."
+    )
 
 
 class ChannelList(Reply):

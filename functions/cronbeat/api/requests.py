@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 _OLD_VERSION = re.compile(r"^((?:/[^/]+)?/api)/v[12](?=/|$)")
-_COLLECTIONS = ("/checks", "/channels", "/status", "/pings", "/flips")
+_COLLECTIONS = ("/checks", "/channels", "/status", "/pings", "/flips", "/deliveries")
 
 
 def canonical_path(path: str) -> str:

@@ -19,20 +19,32 @@ from cronbeat.api.auth import authorized, request_view
 from cronbeat.api.errors import TEXT
 from cronbeat.api.models import (
     ChannelCreated,
+    ChannelDeliveryList,
     ChannelList,
     ChannelOut,
     ChannelSpec,
+    ChannelUpdate,
     CheckList,
     CheckOut,
     CheckSpec,
     FlipList,
     PingList,
+    TestAlertOut,
 )
 from cronbeat.api.shapes import API_PREFIX as V3
-from cronbeat.api.shapes import channel_out, check_out, flip_out, ping_out
+from cronbeat.api.shapes import (
+    channel_delivery_out,
+    channel_out,
+    check_out,
+    flip_out,
+    ping_out,
+)
+from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import MAX_PERIOD_S
 from cronbeat.service import channels
 from cronbeat.service.checks import CheckService
+from cronbeat.service.notify import TEST_PK
+from cronbeat.store.queue import DeliveryQueue
 
 LATEST_S = 9_999_999_999
 """The latest `start`/`end` a flips query takes: flip keys hold 13-digit millisecond times."""
@@ -99,7 +111,11 @@ def delete_check(check: str) -> CheckOut:
     return check_out(_checks().delete(check), request_view(router))
 
 
-@route("POST", f"{V3}/checks/<check>/pause", summary="Pause a check (idempotent, alerts no one).")
+@route(
+    "POST",
+    f"{V3}/checks/<check>/pause",
+    summary="Pause a check (idempotent); pausing a down check alerts that it was paused.",
+)
 def pause_check(check: str) -> CheckOut:
     return check_out(_checks().pause(check), request_view(router))
 
@@ -152,12 +168,65 @@ def list_flips(
     end: Annotated[int | None, Query(ge=0, le=LATEST_S)] = None,
 ) -> FlipList:
     flips = _checks().flips(check, seconds=seconds, start_s=start, end_s=end)
-    return FlipList(flips=[flip_out(flip) for flip in flips])
+    return FlipList(flips=[flip_out(flip, deliveries) for flip, deliveries in flips])
+
+
+def _channel_out(channel: Channel) -> ChannelOut:
+    return channel_out(channel, channels.last_delivery(runtime.stores(), channel.id))
 
 
 @route("GET", f"{V3}/channels/", summary="The notification channels (no secrets).")
 def list_channels() -> ChannelList:
-    return ChannelList(channels=[channel_out(c) for c in runtime.stores().channels.all()])
+    return ChannelList(channels=[_channel_out(c) for c in runtime.stores().channels.all()])
+
+
+@route("GET", f"{V3}/channels/<channel_id>", summary="One channel, with its last delivery.")
+def get_channel(channel_id: str) -> ChannelOut:
+    return _channel_out(channels.get_channel(runtime.stores(), channel_id))
+
+
+@route(
+    "POST",
+    f"{V3}/channels/<channel_id>",
+    summary="Update a channel's name and settings; it stays on its checks (cronbeat).",
+)
+def update_channel(
+    channel_id: str,
+    update: Annotated[ChannelUpdate, Body()] = ChannelUpdate(),  # noqa: B008
+) -> ChannelCreated:
+    channel, secret = channels.update_channel(runtime.stores(), channel_id, update)
+    return ChannelCreated(id=channel.id, name=channel.name, kind=channel.kind, secret=secret)
+
+
+@route(
+    "POST",
+    f"{V3}/channels/<channel_id>/test",
+    summary="Queue a test alert to the channel; follow its delivery (cronbeat).",
+    responses={202: {"description": "Queued."}},
+)
+def test_channel(channel_id: str) -> Response[TestAlertOut]:
+    stores = runtime.stores()
+    queue = DeliveryQueue(runtime.sqs(), queue_url=stores.settings.deliveries_queue_url)
+    record = channels.send_test(stores, channel_id, queue, now_ms=request_view(router).now_ms)
+    shown = TestAlertOut(delivery=channel_delivery_out(record, test_pk=TEST_PK, read_only=False))
+    return Response(202, content_types.APPLICATION_JSON, shown)
+
+
+@route(
+    "GET",
+    f"{V3}/channels/<channel_id>/deliveries/",
+    summary="The channel's latest alert deliveries, newest first (cronbeat).",
+)
+def list_channel_deliveries(
+    channel_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50
+) -> ChannelDeliveryList:
+    records = channels.deliveries(runtime.stores(), channel_id, limit=limit)
+    read_only = request_view(router).read_only
+    return ChannelDeliveryList(
+        deliveries=[
+            channel_delivery_out(record, test_pk=TEST_PK, read_only=read_only) for record in records
+        ]
+    )
 
 
 @route(

@@ -10,10 +10,19 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cronbeat.api.models import ChannelOut, CheckOut, FlipOut, PingOut
+from cronbeat.api.models import (
+    ChannelDeliveryOut,
+    ChannelOut,
+    CheckOut,
+    DeliveryOut,
+    FlipOut,
+    LastDelivery,
+    PingOut,
+)
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.machine import evaluate
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check
+from cronbeat.store.deliveries import DeliveryRecord
 from cronbeat.store.history import FlipRecord, PingRecord
 
 API_PREFIX = "/api/v3"
@@ -109,14 +118,61 @@ def ping_out(check: Check, ping: PingRecord, view: View) -> PingOut:
     )
 
 
-def flip_out(flip: FlipRecord) -> FlipOut:
+def _delivery_fields(record: DeliveryRecord) -> dict[str, object]:
+    return {
+        "target": record.channel_id,
+        "kind": record.kind,
+        "state": record.state,
+        "attempts": record.attempts,
+        "status_code": record.status_code,
+        "error": record.error,
+        "created": iso_precise(record.created_ms),
+        "updated": iso_precise(record.updated_ms) if record.updated_ms is not None else None,
+        "next_attempt": (
+            iso_precise(record.next_attempt_ms)
+            if record.state == "pending" and record.next_attempt_ms is not None
+            else None
+        ),
+    }
+
+
+def delivery_out(record: DeliveryRecord) -> DeliveryOut:
+    return DeliveryOut.model_validate(_delivery_fields(record))
+
+
+def channel_delivery_out(
+    record: DeliveryRecord, *, test_pk: str, read_only: bool
+) -> ChannelDeliveryOut:
+    """A channel's delivery, with the check it alerted (None for a test alert): by its uuid, or
+    by its unique_key for a read-only key, which must never learn a check's ping address."""
+    if record.check_id == test_pk:
+        check = None
+    else:
+        check = unique_key(record.check_id) if read_only else record.check_id
+    return ChannelDeliveryOut.model_validate(
+        {
+            **_delivery_fields(record),
+            "check": check,
+            "alert_time": iso_precise(record.flip_at_ms),
+        }
+    )
+
+
+def flip_out(flip: FlipRecord, deliveries: list[DeliveryRecord]) -> FlipOut:
     return FlipOut(
         timestamp=iso_seconds(flip.at_ms) or "",
         up=1 if flip.new == "up" else 0,
         status=flip.new,
         reason=flip.reason,
+        deliveries=[delivery_out(record) for record in deliveries],
     )
 
 
-def channel_out(channel: Channel) -> ChannelOut:
-    return ChannelOut(id=channel.id, name=channel.name, kind=channel.kind)
+def channel_out(channel: Channel, last: DeliveryRecord | None = None) -> ChannelOut:
+    last_delivery = None
+    if last is not None:
+        at_ms = last.updated_ms if last.updated_ms is not None else last.created_ms
+        last_delivery = LastDelivery(state=last.state, at=iso_precise(at_ms), error=last.error)
+    return ChannelOut(
+        id=channel.id, name=channel.name, kind=channel.kind, last_delivery=last_delivery
+    )

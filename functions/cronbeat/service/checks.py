@@ -20,6 +20,7 @@ from cronbeat.domain import machine
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Flip
 from cronbeat.store.checks import LostRace
+from cronbeat.store.deliveries import DeliveryRecord
 from cronbeat.store.history import FlipRecord, PingRecord
 from cronbeat.stores import Stores
 
@@ -131,16 +132,20 @@ class CheckService:
 
     def flips(
         self, reference: str, *, seconds: int | None, start_s: int | None, end_s: int | None
-    ) -> list[FlipRecord]:
-        """The check's flips since the later of `start_s` and `seconds` ago, until `end_s`."""
+    ) -> list[tuple[FlipRecord, list[DeliveryRecord]]]:
+        """The check's flips since the later of `start_s` and `seconds` ago, until `end_s`,
+        each with its alert's deliveries (none for a flip that was not alerted)."""
         since_ms = [t * SECOND_MS for t in (start_s,) if t is not None]
         if seconds is not None:
             since_ms.append(self._now_ms - seconds * SECOND_MS)
-        return self._stores.history.flips(
-            self.get(reference).id,
+        check_id = self.get(reference).id
+        flips = self._stores.history.flips(
+            check_id,
             start_ms=max(since_ms) if since_ms else None,
             end_ms=end_s * SECOND_MS if end_s is not None else None,
         )
+        deliveries = self._stores.deliveries.for_flips(check_id, [flip.sk for flip in flips])
+        return [(flip, deliveries.get(flip.sk, [])) for flip in flips]
 
     # -- writes -----------------------------------------------------------------------------
 
