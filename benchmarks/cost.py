@@ -25,6 +25,8 @@ PRICES = {
     "dynamodb_storage_per_gb_month": 0.25,
     # https://aws.amazon.com/sns/pricing/
     "sns_per_publish": 0.50 / 1e6,
+    # https://aws.amazon.com/sqs/pricing/ (standard queue, per 64 KB request)
+    "sqs_per_request": 0.40 / 1e6,
     # https://aws.amazon.com/cloudwatch/pricing/
     "cloudwatch_alarm_month": 0.10,
     "cloudwatch_dashboard_month": 3.00,
@@ -53,6 +55,16 @@ ALARMS = 5
 FREE_DASHBOARDS = 3
 """CloudWatch's free tier covers three dashboards, so the stack's one costs nothing there."""
 CUSTOM_METRIC_STREAMS = 5
+SQS_REQUESTS_PER_DELIVERY = 3
+"""Its share of the fan-out's SendMessageBatch (counted as a whole request), the event source's
+ReceiveMessage and its DeleteMessage; a retry adds a ChangeMessageVisibility and a receive."""
+WRITE_UNITS_PER_DELIVERY = 3
+"""The delivery record: opened by the fan-out, claimed, then recorded (each under 1 KB)."""
+DELIVERY_MS = 150
+"""A worker invocation to a receiver that answers promptly (the deadline caps it at 10 s)."""
+IDLE_POLLS_MONTH = 5 * 3 * 60 * 24 * 30
+"""Lambda's SQS event source long-polls an empty queue with about 5 pollers, each a 20 s wait:
+about 650,000 ReceiveMessage requests a month, inside SQS's free million."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,23 @@ def scanner_month(m: Measured, checks: int) -> float:
     )
 
 
+def per_alert(targets: int) -> float:
+    """One flip or reminder delivered to `targets` (the topic and each channel), first try."""
+    notifier = (
+        PRICES["lambda_per_request"] + 0.1 * LAMBDA_MEMORY_GB * PRICES["lambda_per_gb_second"]
+    )
+    delivery = (
+        SQS_REQUESTS_PER_DELIVERY * PRICES["sqs_per_request"]
+        + WRITE_UNITS_PER_DELIVERY * PRICES["dynamodb_per_write_unit"]
+        + PRICES["lambda_per_request"]
+        + DELIVERY_MS / 1000 * LAMBDA_MEMORY_GB * PRICES["lambda_per_gb_second"]
+    )
+    return notifier + targets * delivery + PRICES["sns_per_publish"]
+
+
 def idle_stack_month(m: Measured) -> dict[str, float]:
     return {
+        f"delivery queue polling ({IDLE_POLLS_MONTH / 1e6:.2f} M requests, free tier)": 0.0,
         "KMS key for the alerts topic": PRICES["kms_key_month"],
         f"{ALARMS} CloudWatch alarms": ALARMS * PRICES["cloudwatch_alarm_month"],
         "scanner, once a minute": scanner_month(m, 0),
@@ -132,6 +159,10 @@ def build(measured: dict[str, Any]) -> dict[str, Any]:
             "hourly": round(check_month(m, 3600), 5),
             "daily": round(check_month(m, 86_400), 6),
         },
+        "usd_per_thousand_alerts": {
+            "topic_only": round(per_alert(1) * 1000, 4),
+            "topic_and_two_channels": round(per_alert(3) * 1000, 4),
+        },
         "idle_stack_month": {k: round(v, 3) for k, v in idle.items()},
         "idle_stack_month_total": round(fixed, 2),
         "hourly_checks_month_total": totals,
@@ -145,6 +176,8 @@ def render(cost: dict[str, Any]) -> str:
     ]
     for cadence, usd in cost["usd_per_check_month"].items():
         lines.append(f"  one check pinged {cadence.replace('_', ' ')}: ${usd:.6f}/month")
+    for targets, usd in cost["usd_per_thousand_alerts"].items():
+        lines.append(f"  1,000 alerts to the {targets.replace('_', ' ')}: ${usd}")
     lines.append(f"  idle stack: ${cost['idle_stack_month_total']}/month")
     for item, usd in cost["idle_stack_month"].items():
         lines.append(f"    {item}: ${usd}")

@@ -14,6 +14,7 @@ MODULES = {
     "api": "cronbeat.handlers.api",
     "scanner": "cronbeat.handlers.scanner",
     "notifier": "cronbeat.handlers.notifier",
+    "deliverer": "cronbeat.handlers.deliverer",
 }
 TIMER = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 
@@ -42,6 +43,7 @@ def measure() -> dict[str, Any]:
         "api_import_ms": round(ms["api"], 1),
         "scanner_import_ms": round(ms["scanner"], 1),
         "notifier_import_ms": round(ms["notifier"], 1),
+        "deliverer_import_ms": round(ms["deliverer"], 1),
     }
 
 

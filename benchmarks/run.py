@@ -17,6 +17,7 @@ BUDGETS: list[tuple[str, str, float]] = [
     ("check_item_bytes.typical_max", "typical check item, bytes", 600),
     ("scan_rru_per_sweep.ratio", "sweep read units ÷ ideal (bytes / 8 KB)", 1.05),
     ("detection_lag_s.max", "detection lag max, s (sweep 1 s)", 2.0),
+    ("alert_isolation_s", "healthy alert behind bad channels, worst s", 2.0),
 ]
 
 
@@ -36,6 +37,7 @@ def main() -> None:
         "benchmarks.scan_cpu",
         "benchmarks.sizes",
         "benchmarks.detection_lag",
+        "benchmarks.alert_isolation",
     ):
         figures.update(run_module(module))
     figures["calls_per_ping_ok"] = figures["calls_per_ping"] == {"UpdateItem": 1, "PutItem": 1}
@@ -55,7 +57,7 @@ def main() -> None:
     print(f"{'DynamoDB calls per common ping':<44} {json.dumps(figures['calls_per_ping']):>12}")
     for name in ("ping_cpu_us", "bare_boto3_cpu_us", "boto3_import_ms", "ping_import_ms"):
         print(f"{name:<44} {figures[name]:>12}")
-    for name in ("api_import_ms", "scanner_import_ms", "notifier_import_ms"):
+    for name in ("api_import_ms", "scanner_import_ms", "notifier_import_ms", "deliverer_import_ms"):
         print(f"{name:<44} {figures[name]:>12}")
     for kind in ("simple", "cron"):
         name = f"scan_cpu_us_per_check_{kind}"
