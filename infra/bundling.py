@@ -42,6 +42,11 @@ SKIPPED_DIRS = ("__pycache__", "tests", ".pytest_cache", ".mypy_cache", ".ruff_c
 SKIPPED_SUFFIXES = (".pyc",)
 """Never shipped: bytecode and test leftovers."""
 
+NOT_FOR_LAMBDA = (Path("local"), Path("cli"), Path("admin"), Path("store/sizing.py"))
+"""Parts of the package that run on a workstation, never in a function: local mode, the job
+wrapper and query CLI, the key tool, and the benchmarks' size rules. The stack test proves no
+handler imports them."""
+
 BUILD_IMAGE = "public.ecr.aws/sam/build-python3.13:latest-arm64"
 """Named only because CDK requires an image; the local bundler always builds the asset."""
 
@@ -59,11 +64,18 @@ def _uv() -> list[str]:
     return ["python3", "-m", "uv"]
 
 
+def shipped(relative: Path) -> bool:
+    """Whether the package file at `relative` (to the package) goes into the Lambda asset."""
+    if any(part in SKIPPED_DIRS for part in relative.parts):
+        return False
+    if relative.name.endswith(SKIPPED_SUFFIXES):
+        return False
+    return not any(relative == part or part in relative.parents for part in NOT_FOR_LAMBDA)
+
+
 def _source_files() -> Iterator[Path]:
     for path in sorted(PACKAGE.rglob("*")):
-        relative = path.relative_to(PACKAGE)
-        skipped = any(part in SKIPPED_DIRS for part in relative.parts)
-        if path.is_file() and not skipped and not path.name.endswith(SKIPPED_SUFFIXES):
+        if path.is_file() and shipped(path.relative_to(PACKAGE)):
             yield path
 
 
@@ -162,11 +174,10 @@ class LocalBundler:
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
         output = Path(output_dir)
         shutil.copytree(cached_dependencies(), output, dirs_exist_ok=True)
-        shutil.copytree(
-            PACKAGE,
-            output / "cronbeat",
-            ignore=shutil.ignore_patterns(*SKIPPED_DIRS, *(f"*{s}" for s in SKIPPED_SUFFIXES)),
-        )
+        for source in _source_files():
+            copied = output / "cronbeat" / source.relative_to(PACKAGE)
+            copied.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copied)
         return True
 
 

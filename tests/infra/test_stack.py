@@ -658,6 +658,31 @@ def test_bundle_holds_the_package_without_tests_or_bytecode(synth: Synth) -> Non
     assert not list((asset / "cronbeat").rglob("tests"))
 
 
+def test_bundle_leaves_out_what_runs_only_on_a_workstation(synth: Synth) -> None:
+    from infra.bundling import NOT_FOR_LAMBDA
+
+    # Given the Lambda code asset
+    package = _code_asset(synth) / "cronbeat"
+    # Then local mode, the CLI, the key tool and the size rules are not in it
+    for left_out in NOT_FOR_LAMBDA:
+        assert not (package / left_out).exists(), left_out
+    assert (package / "handlers" / "deliverer.py").is_file()
+    # And no module that is shipped imports one of them, so no function can miss it
+    missing = {".".join(("cronbeat", *part.with_suffix("").parts)) for part in NOT_FOR_LAMBDA}
+    for module in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                assert not any(name == m or name.startswith(m + ".") for m in missing), (
+                    module.relative_to(package),
+                    name,
+                )
+
+
 def test_dependencies_are_installed_once_per_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
