@@ -14,12 +14,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cronbeat.channels.delivery import MAX_ATTEMPTS
+from cronbeat.store.tables import ALERTING_ITEM_TYPES
 from infra.function import CronbeatFunction, FunctionDefaults
 from infra.nag import acknowledge
 from infra.storage import Storage
-
-NOTIFIED_ITEM_TYPES = ("flip", "reminder")
-"""Stream inserts that become alerts; every other item type never invokes the notifier."""
 
 STREAM_RETRY_ATTEMPTS = 5
 STREAM_MAX_RECORD_AGE = Duration.hours(6)
@@ -153,7 +151,7 @@ class Alerts(Construct):
                             "eventName": lambda_.FilterRule.is_equal("INSERT"),
                             "dynamodb": {
                                 "NewImage": {
-                                    "type": {"S": lambda_.FilterRule.or_(*NOTIFIED_ITEM_TYPES)}
+                                    "type": {"S": lambda_.FilterRule.or_(*ALERTING_ITEM_TYPES)}
                                 }
                             },
                         }

@@ -12,12 +12,12 @@ from cronbeat import clock, runtime
 from cronbeat.channels.message import what_happened
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import Check
-from cronbeat.local.stream import STREAMED_TYPES
 from cronbeat.service.notify import outbox_entry
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.checks import CheckRepository
 from cronbeat.store.codec import SLUG_KEY
 from cronbeat.store.project import ProjectStore
+from cronbeat.store.tables import ALERTING_ITEM_TYPES
 from tests.conftest import Aws
 from tests.integration.api_requests import BASE, Api
 from tests.integration.ping_requests import store
@@ -340,7 +340,7 @@ def test_pausing_a_down_check_alerts_once_that_it_was_paused_while_down(aws: Aws
     assert [(i["type"]["S"], i["old"]["S"], i["new"]["S"]) for i in items] == [
         ("flip", "down", "paused")
     ]
-    assert items[0]["type"]["S"] in STREAMED_TYPES
+    assert items[0]["type"]["S"] in ALERTING_ITEM_TYPES
     # And its alert tells the people on call the incident was silenced, not resolved
     entry = outbox_entry({"eventName": "INSERT", "dynamodb": {"NewImage": items[0]}}, base_url="")
     assert entry is not None
@@ -358,7 +358,7 @@ def test_pausing_a_check_that_is_up_records_a_silent_flip(aws: Aws, api: Api) ->
         ("manual_flip", "up", "paused")
     ]
     # And neither local mode's stream nor the notifier would alert anyone with it
-    assert items[0]["type"]["S"] not in STREAMED_TYPES
+    assert items[0]["type"]["S"] not in ALERTING_ITEM_TYPES
     record = {"eventName": "INSERT", "dynamodb": {"NewImage": items[0]}}
     assert outbox_entry(record, base_url="") is None
 

@@ -26,10 +26,10 @@ from typing import Any
 from cronbeat.local.console import Console
 from cronbeat.local.dynamodb_json import Item, dump_item
 from cronbeat.local.functions import ACCOUNT_ID, NOTIFIER, REGION, Invocable
+from cronbeat.store.tables import ALERTING_ITEM_TYPES
 
 BATCH_SIZE = 10
 MAX_RETRIES = 3
-STREAMED_TYPES = frozenset({"flip", "reminder"})
 _FIRST_SEQUENCE = 10**20
 
 
@@ -81,7 +81,7 @@ class EventsStream:
             return
         params = context.get("cronbeat_params") or {}
         for item in self._puts(model.name, params, parsed):
-            if item.get("type", {}).get("S") in STREAMED_TYPES:
+            if item.get("type", {}).get("S") in ALERTING_ITEM_TYPES:
                 self.publish(item)
 
     def _puts(self, operation: str, params: dict[str, Any], parsed: dict[str, Any]) -> list[Item]:

@@ -25,10 +25,10 @@ from cronbeat.domain.model import Check, Flip
 from cronbeat.store.codec import Item, from_item, to_item
 from cronbeat.store.deliveries import Claimed, DeliveryStore, Finished, Target
 from cronbeat.store.events import flip_sk
+from cronbeat.store.tables import ALERTING_ITEM_TYPES
 
 SNS_CHANNEL_ID = "sns"
 """The alerts topic's pseudo-channel id: its delivery record makes the publish once-only too."""
-ALERTING_TYPES = frozenset({"flip", "reminder"})
 TEST_TYPE = "test"
 """A test alert's image type: never written to the table, only enqueued."""
 TEST_PK = "test"
@@ -66,7 +66,7 @@ def alert_from_image(image: Item, *, base_url: str) -> OutboxEntry | None:
     """The alert an outbox item's image (DynamoDB JSON, binary in base64) carries; None when the
     item is no alert (another type, or a flip that does not involve `down`)."""
     kind = image.get("type", {}).get("S")
-    if kind not in ALERTING_TYPES and kind != TEST_TYPE:
+    if kind not in ALERTING_ITEM_TYPES and kind != TEST_TYPE:
         return None
     try:
         check = from_item(image["check"]["M"])
@@ -98,7 +98,7 @@ def outbox_entry(record: dict[str, Any], *, base_url: str) -> OutboxEntry | None
     if record.get("eventName") != "INSERT":
         return None
     image: Item | None = record.get("dynamodb", {}).get("NewImage")
-    if not image or image.get("type", {}).get("S") not in ALERTING_TYPES:
+    if not image or image.get("type", {}).get("S") not in ALERTING_ITEM_TYPES:
         return None
     return alert_from_image(image, base_url=base_url)
 

@@ -59,6 +59,10 @@ EVENTS = TableSpec(
 
 ALL_TABLES = (CHECKS, EVENTS)
 
+ALERTING_ITEM_TYPES = ("flip", "reminder")
+"""Events-table item types whose stream inserts become alerts: the stack's event source filter,
+local mode's stream and the notifier all read this, so no other item ever invokes it."""
+
 
 def _attribute_definitions(spec: TableSpec) -> list[dict[str, str]]:
     keys = [spec.key, *(index.key for index in spec.indexes)]
