@@ -48,8 +48,6 @@ class Settings:
     min_period_s: int = 60
     """Smallest timeout and grace the API accepts (1 s in local mode for demos)."""
     scan_segments: int = 4
-    api_key_pepper: str = "cronbeat"
-    """HMAC key for API key digests."""
     deliveries_queue_url: str = ""
     """The delivery queue: one message per (alert, target), fed by the notifier."""
     dead_letter_queue_url: str = ""
@@ -80,7 +78,6 @@ class Settings:
             ),
             min_period_s=_whole(env, "CRONBEAT_MIN_PERIOD", default.min_period_s, least=1),
             scan_segments=_whole(env, "CRONBEAT_SCAN_SEGMENTS", default.scan_segments, least=1),
-            api_key_pepper=env.get("CRONBEAT_API_KEY_PEPPER", default.api_key_pepper),
             deliveries_queue_url=env.get("CRONBEAT_DELIVERIES_QUEUE_URL", ""),
             dead_letter_queue_url=env.get("CRONBEAT_DEAD_LETTER_QUEUE_URL", ""),
             delivery_deadline_s=_whole(

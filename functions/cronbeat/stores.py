@@ -44,7 +44,7 @@ def build_stores(settings: Settings, dynamodb: Any) -> Stores:
         ),
         channels=ChannelStore(dynamodb, settings.events_table),
         project=ProjectStore(dynamodb, settings.events_table),
-        keys=ApiKeyStore(dynamodb, settings.events_table, settings.api_key_pepper),
+        keys=ApiKeyStore(dynamodb, settings.events_table),
         deliveries=DeliveryStore(
             dynamodb,
             events_table=settings.events_table,

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from cronbeat import runtime
 from cronbeat.store.keys import ApiKeyStore
 
 if TYPE_CHECKING:
@@ -190,7 +189,7 @@ class Api:
 
 def seed_keys(aws: Aws) -> ApiKeyStore:
     """The key store on the test tables, holding one read-write and one read-only key."""
-    store = ApiKeyStore(aws.dynamodb, aws.events_table, runtime.settings().api_key_pepper)
+    store = ApiKeyStore(aws.dynamodb, aws.events_table)
     store.create(read_only=False, name="rw", key=RW_KEY, at_ms=1)
     store.create(read_only=True, name="ro", key=RO_KEY, at_ms=1)
     return store

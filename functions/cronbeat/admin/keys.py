@@ -10,20 +10,17 @@ captures it; only its digest is stored.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from cronbeat.settings import Settings
 from cronbeat.store.keys import ApiKeyStore, KeyConflict
 from cronbeat.store.project import ProjectStore
 
 DEFAULT_STACK = "Cronbeat"
 TABLE_OUTPUT = "EventsTableName"
-PEPPER_VARIABLE = "CRONBEAT_API_KEY_PEPPER"
 USAGE_ERROR = 2
 
 
@@ -69,62 +66,37 @@ def _session(region: str | None) -> Any:
     return boto3.session.Session(region_name=region)
 
 
-def _stack_facts(session: Any, stack: str) -> tuple[str, str | None]:
-    """The stack's events table, and the API key pepper its functions use (if they set one)."""
+def _stack_table(session: Any, stack: str) -> str:
+    """The stack's events table: its output, or its one events table resource."""
     cloudformation = session.client("cloudformation")
     try:
         described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     except Exception as error:  # botocore's ClientError and credential errors alike
         raise AdminError(f"cannot read stack {stack!r}: {error}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    if TABLE_OUTPUT in outputs:
+        return str(outputs[TABLE_OUTPUT])
     resources = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
-    table = outputs.get(TABLE_OUTPUT)
-    if table is None:
-        tables = [
-            r["PhysicalResourceId"]
-            for r in resources
-            if r["ResourceType"] == "AWS::DynamoDB::Table" and "Events" in r["LogicalResourceId"]
-        ]
-        if len(tables) != 1:
-            raise AdminError(f"stack {stack!r} has no {TABLE_OUTPUT} output: use --table")
-        table = tables[0]
-    return table, _stack_pepper(session, resources)
+    tables = [
+        r["PhysicalResourceId"]
+        for r in resources
+        if r["ResourceType"] == "AWS::DynamoDB::Table" and "Events" in r["LogicalResourceId"]
+    ]
+    if len(tables) != 1:
+        raise AdminError(f"stack {stack!r} has no {TABLE_OUTPUT} output: use --table")
+    return str(tables[0])
 
 
-def _stack_pepper(session: Any, resources: list[dict[str, Any]]) -> str | None:
-    """The pepper the stack's functions hash keys with, so keys made here match theirs."""
-    functions = [r for r in resources if r["ResourceType"] == "AWS::Lambda::Function"]
-    if not functions:
-        return None
-    lambda_ = session.client("lambda")
-    for function in functions:
-        try:
-            configuration = lambda_.get_function_configuration(
-                FunctionName=function["PhysicalResourceId"]
-            )
-        except Exception:  # noqa: S112 (a function we may not read cannot tell us the pepper)
-            continue
-        variables = configuration.get("Environment", {}).get("Variables", {})
-        if PEPPER_VARIABLE in variables:
-            return str(variables[PEPPER_VARIABLE])
-    return None
-
-
-def _events_table(options: argparse.Namespace) -> tuple[Any, str, str]:
-    """The DynamoDB client, the events table and the key pepper the options point at."""
+def _events_table(options: argparse.Namespace) -> tuple[Any, str]:
+    """The DynamoDB client and the events table the options point at."""
     session = _session(options.region)
-    pepper: str | None = os.environ.get(PEPPER_VARIABLE)
-    if options.table:
-        table = options.table
-    else:
-        table, stack_pepper = _stack_facts(session, options.stack or DEFAULT_STACK)
-        pepper = pepper or stack_pepper
-    return session.client("dynamodb"), table, pepper or Settings().api_key_pepper
+    table = options.table or _stack_table(session, options.stack or DEFAULT_STACK)
+    return session.client("dynamodb"), table
 
 
 def _store(options: argparse.Namespace) -> tuple[ApiKeyStore, str]:
-    dynamodb, table, pepper = _events_table(options)
-    return ApiKeyStore(dynamodb, table, pepper), table
+    dynamodb, table = _events_table(options)
+    return ApiKeyStore(dynamodb, table), table
 
 
 def _when(at_ms: int | None) -> str:
@@ -176,7 +148,7 @@ def _revoke(options: argparse.Namespace) -> int:
 
 
 def _ping_key(options: argparse.Namespace) -> int:
-    dynamodb, table, _ = _events_table(options)
+    dynamodb, table = _events_table(options)
     print(ProjectStore(dynamodb, table).ensure_ping_key())
     return 0
 

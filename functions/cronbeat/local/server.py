@@ -270,15 +270,12 @@ class Local:
 
     def _seed_keys(self) -> Keys:
         """Create the read-write and read-only keys, and the project's ping key."""
-        from cronbeat import runtime
         from cronbeat.clock import now_ms
         from cronbeat.store.keys import ApiKeyStore, KeyConflict
         from cronbeat.store.project import ProjectStore
 
         saved = self.restored.keys if self.restored else {}
-        store = ApiKeyStore(
-            self.aws.dynamodb, self.aws.events_table, runtime.settings().api_key_pepper
-        )
+        store = ApiKeyStore(self.aws.dynamodb, self.aws.events_table)
         wanted = {
             "read_write": self.options.api_key or saved.get("read_write") or new_key(),
             "read_only": self.options.read_only_key or saved.get("read_only") or new_key(),

@@ -1,8 +1,9 @@
 """Management API keys, kept in the events table as digests only (pk `apikey`, sk = key prefix).
 
 A key is 32 characters, as Healthchecks.io's are. Its first 8 characters are a non-secret prefix
-that finds the item with one GetItem; the item holds HMAC-SHA256(pepper, key), never the key, so
-a leaked table does not leak working keys.
+that finds the item with one GetItem; the item holds a SHA-256 digest of the key, never the key,
+so a leaked table does not leak working keys. Keys are 192 random bits, so no secret pepper is
+needed to stop a digest being guessed back into a key.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from cronbeat.store.pages import items
 
 KEY_LENGTH = 32
 PREFIX_LENGTH = 8
+DIGEST_LABEL = b"cronbeat"
+"""The HMAC key of every digest: a fixed, public label (not a secret), so the digests stored by
+earlier versions, which used it as their default pepper, still match."""
 
 
 class KeyConflict(ValueError):
@@ -57,13 +61,12 @@ def _record(item: Item) -> ApiKeyRecord:
 class ApiKeyStore:
     """Create, check, list and revoke management API keys."""
 
-    def __init__(self, dynamodb: Any, events_table: str, pepper: str) -> None:
+    def __init__(self, dynamodb: Any, events_table: str) -> None:
         self._db = dynamodb
         self._table = events_table
-        self._pepper = pepper.encode()
 
     def digest(self, key: str) -> str:
-        return hmac.new(self._pepper, key.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(DIGEST_LABEL, key.encode(), hashlib.sha256).hexdigest()
 
     def create(self, *, read_only: bool, name: str = "", key: str | None = None, at_ms: int) -> str:
         """Store a new key's digest and return the key, the only time it is ever shown.
