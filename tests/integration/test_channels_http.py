@@ -594,7 +594,7 @@ def test_a_hanging_lookup_counts_towards_the_deadline() -> None:
     ("body", "error"),
     [
         pytest.param(b" " * 4096 + b"beyond the cap " * 2_200_000, "HTTP 500", id="past-cap"),
-        pytest.param(b"x" * 300, "HTTP 500: " + "x" * 200, id="snippet"),
+        pytest.param(b"x" * 300, "HTTP 500: " + "x" * 100, id="snippet"),
         pytest.param(b"line one\n\n\t  line two\r\n", "HTTP 500: line one line two", id="spaces"),
     ],
 )
@@ -605,7 +605,7 @@ def test_only_the_start_of_a_failures_reply_is_read_and_quoted(
     receiver.script.append(Reply(500, body=body))
     # When an alert is attempted
     result = send(webhook(receiver))
-    # Then the error quotes at most 200 characters of the first 4096 bytes, spaces collapsed
+    # Then the error quotes at most 100 characters of the first 4096 bytes, spaces collapsed
     assert result == DeliveryResult(False, False, 500, error)
     # And a reply much larger than that was not read to its end
     assert receiver.answered.wait(10)

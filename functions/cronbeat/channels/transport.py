@@ -27,7 +27,9 @@ from functools import cache
 from urllib.parse import SplitResult, urlsplit
 
 USER_AGENT = "cronbeat"
-_ERROR_SNIPPET_CHARS = 200
+_ERROR_SNIPPET_CHARS = 100
+"""What of a failed reply is kept, to say why (Slack's `invalid_token`, Telegram's "chat not
+found"): the API shows it to every key, so never more than a line."""
 _READ_LIMIT_BYTES = 4096
 """Replies are read only this far: enough for an error message, never a receiver's whole page."""
 
