@@ -1,4 +1,4 @@
-"""Generic webhook: a signed JSON POST (the payload is documented in README.md, "Webhook payload").
+"""Generic webhook: a signed JSON POST (the payload is documented in docs/webhooks.md).
 
 The signature is an HMAC-SHA256 of the exact body bytes, as GitHub signs its webhooks. The body
 carries the same `timestamp` as the `X-Cronbeat-Timestamp` header, so the timestamp is signed too
@@ -23,7 +23,7 @@ EVENT_HEADER = "X-Cronbeat-Event"
 
 
 def payload(alert: Alert, *, timestamp_s: int) -> dict[str, Any]:
-    """The JSON document a webhook receives; every field is listed in the README."""
+    """The JSON document a webhook receives; every field is listed in docs/webhooks.md."""
     check, flip = alert.check, alert.flip
     down_since = alert.down_since_ms
     return {
