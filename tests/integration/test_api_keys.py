@@ -98,6 +98,16 @@ def test_keys_create_with_table_prints_a_working_key_once(
     assert (refused.status, refused.error) == (401, "wrong api key")
 
 
+def test_a_new_key_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cronbeat.store import keys
+
+    # Given a random source whose first draw starts with "-"
+    draws = iter(["-" + "a" * 31, "b" * 32])
+    monkeypatch.setattr(keys.secrets, "token_urlsafe", lambda _n: next(draws))
+    # Then the key is the next draw, so its prefix never reads as a command-line option
+    assert keys.new_key() == "b" * 32
+
+
 def test_keys_list_and_revoke(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     # Given a key made with the command
     main(["create", "--name", "deploy-bot", "--table", aws.events_table])

@@ -40,8 +40,13 @@ class ApiKeyRecord:
 
 
 def new_key() -> str:
-    """A fresh 32-character URL-safe key (192 random bits)."""
-    return secrets.token_urlsafe(24)
+    """A fresh 32-character URL-safe key (192 random bits, less a leading "-").
+
+    A prefix starting with "-" would read as an option in `cronbeat keys revoke PREFIX`.
+    """
+    while (key := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return key
 
 
 def valid_key_text(key: str) -> bool:
