@@ -15,14 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from cronbeat import runtime
-from cronbeat.local.backend import atomic_dynamodb_requests, create_delivery_queues
-from cronbeat.store.tables import CHECKS, EVENTS, create_tables
 
 REGION = "us-east-1"
 
@@ -60,6 +55,11 @@ def _offline_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _provision(monkeypatch: pytest.MonkeyPatch, endpoint_url: str | None) -> Aws:
+    import boto3
+
+    from cronbeat.local.backend import create_delivery_queues
+    from cronbeat.store.tables import CHECKS, EVENTS, create_tables
+
     suffix = uuid.uuid4().hex[:8]
     checks, events = f"checks-{suffix}", f"events-{suffix}"
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint_url)
@@ -84,13 +84,19 @@ def _provision(monkeypatch: pytest.MonkeyPatch, endpoint_url: str | None) -> Aws
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     """Fresh tables and topic on in-process moto; handlers see them through the environment."""
-    with mock_aws():
+    from moto import mock_aws  # imported here: unit tests never load moto
+
+    # moto replaces boto3's default session on every start unless told not to, and each test
+    # would then reload every service model (about 50 ms a client); the credentials are fake.
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
         yield _provision(monkeypatch, None)
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """One moto server on 127.0.0.1 for the session; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -104,6 +110,8 @@ def moto_server_aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
     The server applies their DynamoDB requests one at a time (`atomic_dynamodb_requests`).
     """
+    from cronbeat.local.backend import atomic_dynamodb_requests
+
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     with atomic_dynamodb_requests():
         yield _provision(monkeypatch, moto_server)
