@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+from cronbeat.settings import Settings
 from cronbeat.store.keys import ApiKeyStore, KeyConflict
-from cronbeat.store.project import ProjectStore
+from cronbeat.stores import Stores, build_stores
 
 DEFAULT_STACK = "Cronbeat"
 TABLE_OUTPUT = "EventsTableName"
@@ -87,16 +88,16 @@ def _stack_table(session: Any, stack: str) -> str:
     return str(tables[0])
 
 
-def _events_table(options: argparse.Namespace) -> tuple[Any, str]:
-    """The DynamoDB client and the events table the options point at."""
+def _stores(options: argparse.Namespace) -> tuple[Stores, str]:
+    """The stores of the events table the options point at, and that table's name."""
     session = _session(options.region)
     table = options.table or _stack_table(session, options.stack or DEFAULT_STACK)
-    return session.client("dynamodb"), table
+    return build_stores(Settings(events_table=table), session.client("dynamodb")), table
 
 
 def _store(options: argparse.Namespace) -> tuple[ApiKeyStore, str]:
-    dynamodb, table = _events_table(options)
-    return ApiKeyStore(dynamodb, table), table
+    stores, table = _stores(options)
+    return stores.keys, table
 
 
 def _when(at_ms: int | None) -> str:
@@ -148,8 +149,8 @@ def _revoke(options: argparse.Namespace) -> int:
 
 
 def _ping_key(options: argparse.Namespace) -> int:
-    dynamodb, table = _events_table(options)
-    print(ProjectStore(dynamodb, table).ensure_ping_key())
+    stores, _ = _stores(options)
+    print(stores.project.ensure_ping_key())
     return 0
 
 

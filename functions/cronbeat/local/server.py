@@ -270,12 +270,13 @@ class Local:
 
     def _seed_keys(self) -> Keys:
         """Create the read-write and read-only keys, and the project's ping key."""
+        from cronbeat import runtime
         from cronbeat.clock import now_ms
-        from cronbeat.store.keys import ApiKeyStore, KeyConflict
-        from cronbeat.store.project import ProjectStore
+        from cronbeat.store.keys import KeyConflict
 
         saved = self.restored.keys if self.restored else {}
-        store = ApiKeyStore(self.aws.dynamodb, self.aws.events_table)
+        stores = runtime.stores()  # the functions' own: the environment names local tables
+        store = stores.keys
         wanted = {
             "read_write": self.options.api_key or saved.get("read_write") or new_key(),
             "read_only": self.options.read_only_key or saved.get("read_only") or new_key(),
@@ -293,10 +294,9 @@ class Local:
                 flag = "--api-key" if role == "read_write" else "--read-only-key"
                 raise saved_state.StateError(
                     f"{flag}: the state holds a different key with the same first 8 characters"
-                    " (or CRONBEAT_API_KEY_PEPPER changed)"
                 ) from None
         self.keys = made
-        ping_key = ProjectStore(self.aws.dynamodb, self.aws.events_table).ensure_ping_key()
+        ping_key = stores.project.ensure_ping_key()
         return Keys(made["read_write"], made["read_only"], ping_key)
 
     def _report_missing_handlers(self) -> None:
