@@ -40,20 +40,8 @@ class RetryLater(Exception):
 
 
 def _log(report: Report) -> bool:
-    """One line per message: no URL and no secret, only what the delivery record also says.
-    True when a metric was added (a delivery sent or failed)."""
-    facts = {
-        "check_id": report.target.check_id,
-        "flip": report.target.flip_sk,
-        "channel_id": report.target.channel_id,
-        "channel_kind": report.target.kind,
-        "state": report.outcome,
-        "attempt": report.attempts,
-        "status_code": report.status_code,
-        "error": report.error,
-        "ms": report.elapsed_ms,
-        "retry_in_s": report.retry_in_s,
-    }
+    """One line per message; True when a metric was added (a delivery sent or failed)."""
+    facts = report.log_fields()
     if report.outcome == "sent":
         metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=1)
         logger.info("alert delivered", extra=facts)

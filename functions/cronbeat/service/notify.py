@@ -219,6 +219,21 @@ class Report:
     """Failed after the last retryable attempt (not at once, as a 404 fails)."""
     elapsed_ms: int = 0
 
+    def log_fields(self) -> dict[str, object]:
+        """The log line's fields: what the delivery record says, never a URL or a secret."""
+        return {
+            "check_id": self.target.check_id,
+            "flip": self.target.flip_sk,
+            "channel_id": self.target.channel_id,
+            "channel_kind": self.target.kind,
+            "state": self.outcome,
+            "attempt": self.attempts,
+            "status_code": self.status_code,
+            "error": self.error,
+            "ms": self.elapsed_ms,
+            "retry_in_s": self.retry_in_s,
+        }
+
 
 class Deliverer:
     """Make one attempt at one delivery, behind its record, and say what the queue should do."""
