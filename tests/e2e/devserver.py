@@ -104,6 +104,15 @@ def request(
         return Reply(error.code, dict(error.headers.items()), error.read())
 
 
+def poll(condition: Callable[[], bool], what: str, within_s: float) -> None:
+    """Wait for `condition` with a bounded deadline; fail saying what never happened."""
+    deadline = time.monotonic() + within_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"within {within_s:g} s: {what}")
+        time.sleep(0.1)
+
+
 @dataclass
 class DevServer:
     process: subprocess.Popen[str]

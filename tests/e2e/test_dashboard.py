@@ -10,9 +10,8 @@ import os
 import re
 import secrets
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
 
 from cronbeat.api.shapes import unique_key
-from tests.e2e.devserver import ROOT, DevServer, start
+from tests.e2e.devserver import ROOT, DevServer, poll, start
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -60,15 +59,6 @@ ALERTED = "payments-export"
 """The check whose failure is alerted to the webhooks below; it exists only during its tests."""
 WEBHOOKS = {"pager-hook": 200, "old-intranet": 404, "flaky-relay": 500}
 """Webhook channels by name, with the status their receiver answers every alert with."""
-
-
-def _poll(condition: Callable[[], bool], what: str, within_s: float) -> None:
-    """Wait for `condition` with a bounded deadline; fail saying what never happened."""
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"within {within_s:g} s: {what}")
-        time.sleep(0.1)
 
 
 def _api(server: DevServer, method: str, path: str, body: Any = None) -> Any:
@@ -126,7 +116,7 @@ def _seed(server: DevServer) -> dict[str, dict[str, Any]]:
 
     wanted = {name: "grace" if status == "late" else status for name, status in EXPECTED_ORDER}
     wanted["ingest-events"] = "up"
-    _poll(lambda: _statuses(server) == wanted, f"statuses become {wanted}", SETTLE_S)
+    poll(lambda: _statuses(server) == wanted, f"statuses become {wanted}", SETTLE_S)
     assert list(_statuses(server)) != [name for name, _ in EXPECTED_ORDER]
     return checks
 
@@ -208,7 +198,7 @@ def alerted(dev: DevServer) -> Iterator[Alerted]:
         _ping(dev, check["ping_url"])
         _ping(dev, f"{check['ping_url']}/fail")
         made = Alerted(check, channels)
-        _poll(lambda: _settled(dev, made), "the failure's alert deliveries settle", SETTLE_S)
+        poll(lambda: _settled(dev, made), "the failure's alert deliveries settle", SETTLE_S)
         yield made
     finally:
         if check is not None:
@@ -623,7 +613,7 @@ def test_channels_view_marks_failing_channels_with_their_error(
             (False, "sent"),
         ]
 
-    _poll(sent_test_alert, "the test alert is sent", SETTLE_S)
+    poll(sent_test_alert, "the test alert is sent", SETTLE_S)
     page = watched.page
     page.goto(watched.origin + "/")
     page.get_by_label("API key").fill(RW_KEY)

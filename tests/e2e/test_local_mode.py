@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.devserver import DevServer, Receiver, spawn, start
+from tests.e2e.devserver import DevServer, Receiver, poll, spawn, start
 
 SECRET = "e2e-webhook-secret-0123456789"
 RW_KEY = "e2eReadWriteKey0123456789abcdefg"
@@ -165,6 +165,14 @@ def history(server: DevServer, check_id: str) -> dict[str, object]:
     }
 
 
+def settled(server: DevServer, check_id: str) -> bool:
+    """Whether the check has a down flip and none of its deliveries is still pending."""
+    flips = server.api("GET", f"checks/{check_id}/flips/").json()["flips"]
+    deliveries = [d for f in flips for d in f["deliveries"]]
+    down = any(f["status"] == "down" for f in flips)
+    return down and bool(deliveries) and all(d["state"] != "pending" for d in deliveries)
+
+
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     # Given a server keeping its state in a file, with a check that failed with output
     state = tmp_path / "cronbeat-dev.json"
@@ -175,6 +183,11 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         check_id = created.json()["uuid"]
         assert first.ping(check_id, body=b"first run\n").text == "OK"
         assert first.ping(f"{check_id}/fail", body=b"\xffnot utf-8 output").text == "OK"
+        poll(
+            lambda: settled(first, check_id),
+            "the down alert's delivery to the topic settles",
+            within_s=15,
+        )
         before = history(first, check_id)
     finally:
         # When it is stopped the way a service manager stops it
