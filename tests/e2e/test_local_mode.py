@@ -90,7 +90,9 @@ def test_check_goes_down_alerts_a_signed_webhook_and_recovers(
         {"kind": "webhook", "name": "e2e", "url": receiver.url, "secret": SECRET},
     )
     assert channel.status == 201, channel.text
-    created = dev.api("POST", "checks/", {"name": "nightly backup", "timeout": 4, "grace": 2})
+    created = dev.api(
+        "POST", "checks/", {"name": "nightly backup", "timeout": 4, "grace": 2, "channels": "*"}
+    )
     assert created.status == 201, created.text
     check = created.json()
     check_id = check["uuid"]

@@ -324,7 +324,7 @@ def _run_the_monitor(aws: Aws, recorder: Recorder, receiver_url: str) -> None:
         # Nothing listens on the discard port: its deliveries fail and are retried.
         unreachable = {"kind": "webhook", "name": "down", "url": "http://127.0.0.1:9/hook"}
         _ok(api.post("channels/", unreachable), 201)
-        check = api.create(name="backup", slug="backup", timeout=60, grace=60)
+        check = api.create(name="backup", slug="backup", timeout=60, grace=60, channels="*")
         _ok(api.get("checks/"))
         _ok(api.get(f"checks/{check['uuid']}"))
         _ok(api.post(f"checks/{check['uuid']}", {"desc": "nightly"}))

@@ -104,7 +104,7 @@ def test_new_channel_is_attached_to_existing_checks_unless_asked_not_to(api: Api
 def test_deleting_a_channel_detaches_it(api: Api) -> None:
     # Given a channel attached to a check
     channel = api.post("channels/", {"kind": "slack", "name": "s", "url": SLACK_URL}).json()
-    code = api.create(name="job")["uuid"]
+    code = api.create(name="job", channels="*")["uuid"]
     assert api.get(f"checks/{code}").json()["channels"] == channel["id"]
     # When it is deleted, twice
     first = api.delete(f"channels/{channel['id']}")
@@ -154,7 +154,7 @@ def test_updating_a_webhook_changes_its_settings_and_keeps_it_on_its_checks(
     channel = api.post(
         "channels/", {"kind": "webhook", "name": "ops", "url": "https://old.test/h"}
     ).json()
-    code = api.create(name="job")["uuid"]
+    code = api.create(name="job", channels="*")["uuid"]
     # When its name and URL change, and then its secret is rotated
     renamed = api.post(f"channels/{channel['id']}", {"name": "ops-2", "url": "https://new.test/h"})
     rotated = api.post(f"channels/{channel['id']}", {"rotate_secret": True})

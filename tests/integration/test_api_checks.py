@@ -147,18 +147,25 @@ def test_cronbeat_fields_round_trip(api: Api) -> None:
     assert cleared.json()["realert_every"] is None
 
 
-def test_new_check_without_channels_field_gets_every_channel(aws: Aws, api: Api) -> None:
+def test_a_new_check_gets_channels_only_when_asked_as_on_healthchecks_io(
+    aws: Aws, api: Api
+) -> None:
     # Given two channels
     add_channel(aws, "b-channel")
     add_channel(aws, "a-channel")
-    # When checks are created without `channels`, with "", and with one id
-    every = api.create(name="all")
+    # When checks are created without `channels`, with "*", with "", and with one id
+    omitted = api.create(name="omitted")
+    every = api.create(name="all", channels="*")
     none = api.create(name="none", channels="")
     one = api.create(name="one", channels="b-channel")
-    # Then they get all channels (comma-separated, sorted), none, and the one
+    # Then the omitted field assigns none; "*" all (comma-separated, sorted), "" none, one id one
+    assert omitted["channels"] == ""
     assert every["channels"] == "a-channel,b-channel"
     assert none["channels"] == ""
     assert one["channels"] == "b-channel"
+    # And updating a check without `channels` keeps the ones it has
+    kept = api.post(f"checks/{one['uuid']}", {"name": "renamed"}).json()
+    assert kept["channels"] == "b-channel"
 
 
 def test_channels_may_be_named_and_unknown_ones_are_refused(aws: Aws, api: Api) -> None:

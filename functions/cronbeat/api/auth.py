@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from cronbeat import clock, runtime
 from cronbeat.api.errors import MISSING_KEY, WRONG_KEY, Unauthorized, posted_object
-from cronbeat.api.requests import base_url
+from cronbeat.api.requests import API_VERSION, base_url
 from cronbeat.api.shapes import View
 from cronbeat.store.keys import KEY_LENGTH, ApiKeyStore
 
@@ -66,7 +66,8 @@ def request_view(app: BaseRouter) -> View:
         key = presented_key(event.headers, method, posted_object(event))
         caller = authenticate(stores.keys, key, write=method in WRITE_METHODS)
         base = base_url(stores.settings.base_url, event.headers)
-        view = View(caller.read_only, clock.now_ms(), base)
+        version = int(event.raw_event.get(API_VERSION, 3))
+        view = View(caller.read_only, clock.now_ms(), base, version)
         app.context["view"] = view
     return view
 

@@ -26,7 +26,7 @@ from pydantic_core import PydanticCustomError
 from cronbeat import runtime
 from cronbeat.domain.channel import ChannelKind
 from cronbeat.domain.errors import DomainError
-from cronbeat.domain.model import MAX_PERIOD_S
+from cronbeat.domain.model import MAX_PERIOD_S, MAX_SLUG_LENGTH, slug_from_name
 from cronbeat.domain.schedule import validate_schedule, zone
 
 SLUG_PATTERN = "^[a-z0-9-_]*$"
@@ -49,8 +49,13 @@ Period = Annotated[
 ]
 Threshold = Annotated[int, Field(ge=1, le=1000)]
 Text100 = Annotated[str, Field(max_length=100)]
+Slug = Annotated[str, Field(max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN)]
 Keywords = Annotated[str, Field(max_length=200)]
 Token = Annotated[str, Field(max_length=200, pattern=r"^\S+$")]
+
+
+ShownStatus = Literal["new", "up", "grace", "down", "paused", "started"]
+"""A check's status in a reply; only API v1 says `started` (a run is in progress)."""
 
 
 class CheckSpec(BaseModel):
@@ -62,7 +67,7 @@ class CheckSpec(BaseModel):
         default=None, description="Alternative to the X-Api-Key header."
     )
     name: Text100 | SkipJsonSchema[None] = None
-    slug: Annotated[str, Field(max_length=100, pattern=SLUG_PATTERN)] | SkipJsonSchema[None] = None
+    slug: Slug | SkipJsonSchema[None] = None
     tags: Annotated[str, Field(max_length=500)] | SkipJsonSchema[None] = Field(
         default=None, description="Space-separated tags."
     )
@@ -80,7 +85,7 @@ class CheckSpec(BaseModel):
     channels: str | SkipJsonSchema[None] = Field(
         default=None,
         description='Comma-separated channel ids or names; "*" for all, "" for none. '
-        "Omitted on create: all channels.",
+        "Omitted on create: none, as on Healthchecks.io.",
     )
     start_kw: Keywords | SkipJsonSchema[None] = None
     success_kw: Keywords | SkipJsonSchema[None] = None
@@ -142,6 +147,14 @@ class CheckSpec(BaseModel):
     def given(self, name: str) -> bool:
         """The request carried this field (with a non-null value)."""
         return name in self.model_fields_set and getattr(self, name) is not None
+
+    def as_of_version(self, version: int) -> CheckSpec:
+        """The spec as API `version` means it: v1 and v2 set the slug from a given name, unless
+        the request gives the slug too, as Healthchecks.io does."""
+        if version >= 3 or not self.given("name") or self.given("slug"):
+            return self
+        assert self.name is not None
+        return self.model_copy(update={"slug": slug_from_name(self.name)})
 
 
 class ChannelSettings(BaseModel):
@@ -235,7 +248,7 @@ class CheckOut(Reply):
     desc: str
     grace: int
     n_pings: int
-    status: Literal["new", "up", "grace", "down", "paused"]
+    status: ShownStatus
     started: bool
     last_ping: str | None
     next_ping: str | None

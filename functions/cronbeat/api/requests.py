@@ -1,6 +1,7 @@
 """Requests as Healthchecks.io clients send them, made into the one form the routes know.
 
-- `/api/v1/` and `/api/v2/` are aliases of `/api/v3/`.
+- `/api/v1/` and `/api/v2/` reach the `/api/v3/` routes; the version asked for is kept in the
+  event under `API_VERSION`, as the replies differ a little by version.
 - Collections end in a slash (`checks/`, `pings/`), single resources do not (`checks/<uuid>`);
   either form is accepted, as clients differ.
 - A body is JSON whatever its content type: Healthchecks.io's documented `curl --data` sends
@@ -14,8 +15,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_OLD_VERSION = re.compile(r"^((?:/[^/]+)?/api)/v[12](?=/|$)")
+_OLD_VERSION = re.compile(r"^((?:/[^/]+)?/api)/v([12])(?=/|$)")
+API_VERSION = "cronbeatApiVersion"
+"""The event key holding the API version the request's path named (1, 2 or 3)."""
 _COLLECTIONS = ("/checks", "/channels", "/status", "/pings", "/flips", "/deliveries")
+
+
+def requested_version(path: str) -> int:
+    old = _OLD_VERSION.match(path)
+    return int(old[2]) if old else 3
 
 
 def canonical_path(path: str) -> str:
@@ -34,6 +42,7 @@ def canonical_event(event: Mapping[str, Any]) -> dict[str, Any]:
     raw_path = canonical.get("rawPath")
     if isinstance(raw_path, str):
         canonical["rawPath"] = canonical_path(raw_path)
+        canonical[API_VERSION] = requested_version(raw_path)
         if raw_path != canonical["rawPath"] or "/api/" in raw_path:
             headers = dict(canonical.get("headers") or {})
             for name in [n for n in headers if n.lower() == "content-type"]:

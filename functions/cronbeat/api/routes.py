@@ -91,8 +91,9 @@ def list_checks(
     },
 )
 def create_check(spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> Response[CheckOut]:  # noqa: B008
-    check, created = _checks().create(spec)
-    shown = check_out(check, request_view(router))
+    view = request_view(router)
+    check, created = _checks().create(spec.as_of_version(view.version))
+    shown = check_out(check, view)
     return Response(201 if created else 200, content_types.APPLICATION_JSON, shown)
 
 
@@ -103,7 +104,8 @@ def get_check(check: str) -> CheckOut:
 
 @route("POST", f"{V3}/checks/<check>", summary="Update a check: fields left out keep their value.")
 def update_check(check: str, spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> CheckOut:  # noqa: B008
-    return check_out(_checks().update(check, spec), request_view(router))
+    view = request_view(router)
+    return check_out(_checks().update(check, spec.as_of_version(view.version)), view)
 
 
 @route("DELETE", f"{V3}/checks/<check>", summary="Delete a check; returns it as it was.")

@@ -18,14 +18,16 @@ from cronbeat.api.models import (
     FlipOut,
     LastDelivery,
     PingOut,
+    ShownStatus,
 )
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.machine import evaluate
-from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check
+from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Evaluation
 from cronbeat.store.deliveries import DeliveryRecord
 from cronbeat.store.history import FlipRecord, PingRecord
 
 API_PREFIX = "/api/v3"
+"""The path the routes are registered at; `/api/v1` and `/api/v2` requests are routed to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,12 @@ class View:
     now_ms: int
     base_url: str
     """Scheme and host the API is reached at, without a trailing slash (may be empty)."""
+    version: int = 3
+    """The API version the request's path named: replies link back to the same version."""
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/v{self.version}"
 
 
 def iso_seconds(at_ms: int | None) -> str | None:
@@ -62,6 +70,13 @@ _WITH_SCHEDULE = frozenset({"tz"})
 """Copied fields shown only with a cron schedule, as Healthchecks.io does."""
 
 
+def _status(evaluation: Evaluation, view: View) -> ShownStatus:
+    """The status as shown: API v1 reports a check with a run in progress as `started`."""
+    if view.version == 1 and evaluation.started and evaluation.status not in ("down", "paused"):
+        return "started"
+    return evaluation.status
+
+
 def check_out(check: Check, view: View) -> CheckOut:
     evaluation = evaluate(check, view.now_ms)
     copied = {
@@ -70,7 +85,7 @@ def check_out(check: Check, view: View) -> CheckOut:
     shown = CheckOut(
         **copied,
         n_pings=check.n_pings,
-        status=evaluation.status,
+        status=_status(evaluation, view),
         started=evaluation.started,
         last_ping=iso_seconds(check.last_ping_ms),
         # As Healthchecks.io: no next ping is expected of a down check.
@@ -86,7 +101,7 @@ def check_out(check: Check, view: View) -> CheckOut:
     if view.read_only:
         shown.unique_key = unique_key(check.id)
     else:
-        update_url = f"{view.base_url}{API_PREFIX}/checks/{check.id}"
+        update_url = f"{view.api_url}/checks/{check.id}"
         shown.uuid = check.id
         shown.ping_url = f"{view.base_url}/ping/{check.id}"
         shown.update_url = update_url
@@ -99,9 +114,7 @@ def check_out(check: Check, view: View) -> CheckOut:
 def ping_out(check: Check, ping: PingRecord, view: View) -> PingOut:
     body_url = None
     if ping.has_body:
-        body_url = (
-            f"{view.base_url}{API_PREFIX}/checks/{public_id(check, view)}/pings/{ping.n}/body"
-        )
+        body_url = f"{view.api_url}/checks/{public_id(check, view)}/pings/{ping.n}/body"
     kind = ping.kind if ping.kind in ("success", "start", "fail", "log", "ign") else "success"
     return PingOut(
         type=kind,  # type: ignore[arg-type]

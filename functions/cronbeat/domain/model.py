@@ -5,6 +5,8 @@ Timestamps are epoch milliseconds (`*_ms`), periods are whole seconds (`*_s`).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -33,6 +35,19 @@ DAY_S = 86400
 DEFAULT_TIMEOUT_S = DAY_S
 DEFAULT_GRACE_S = HOUR_S
 MAX_PERIOD_S = 365 * DAY_S
+MAX_SLUG_LENGTH = 100
+
+
+def slug_from_name(name: str) -> str:
+    """The slug API v1 and v2 give a check from its name, by the rule Healthchecks.io follows.
+
+    Accents are dropped, anything but letters, digits, `_`, `-` and spaces goes, runs of spaces
+    and hyphens become one hyphen, and leading or trailing hyphens and underscores are trimmed.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    kept_chars = re.sub(r"[^\w\s-]", "", ascii_name.lower())
+    # Decomposition can lengthen a name ("㍱" is "hPa"), so the slug is cut to the slug limit.
+    return re.sub(r"[-\s]+", "-", kept_chars).strip("-_")[:MAX_SLUG_LENGTH].strip("-_")
 
 
 def kept(*, stored: str = "", scanned: bool = False, api: str = "") -> dict[str, Any]:

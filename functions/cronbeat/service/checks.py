@@ -155,12 +155,12 @@ class CheckService:
             return self._stores.project.ensure_ping_key()
         return None
 
-    def _channels(self, spec: CheckSpec, *, creating: bool) -> str | None:
+    def _channels(self, spec: CheckSpec) -> str | None:
+        """The channel ids `channels` names, or None to leave them as they are: as on
+        Healthchecks.io, a check created without the field gets no channels ("*" asks for all)."""
         if spec.given("channels"):
             assert spec.channels is not None
             return resolve_channels(spec.channels, self._stores.channels.all())
-        if creating:
-            return resolve_channels("*", self._stores.channels.all())
         return None
 
     def _matching(self, spec: CheckSpec) -> Check | None:
@@ -177,7 +177,7 @@ class CheckService:
         existing = self._matching(spec)
         if existing is not None:
             return self.update(existing.id, spec), False
-        channels = self._channels(spec, creating=True)
+        channels = self._channels(spec)
         check = apply_spec(
             Check(id=self._new_id(), created_ms=self._now_ms, status="new"), spec, channels
         )
@@ -216,7 +216,7 @@ class CheckService:
 
     def update(self, reference: str, spec: CheckSpec) -> Check:
         check_id = self.get(reference, by_unique_key=False).id
-        channels = self._channels(spec, creating=False)
+        channels = self._channels(spec)
         return self._change(check_id, lambda check: apply_spec(check, spec, channels))
 
     def delete(self, reference: str) -> Check:

@@ -1,0 +1,115 @@
+"""Healthchecks.io behaviours that its clients rely on, each test named after the one it follows.
+
+Healthchecks.io's API source and documentation are the specification; these tests pin the same
+behaviour through cronbeat's handler, so a client moving over by changing only its base URL
+keeps working.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Aws
+from tests.integration.api_requests import BASE, Api
+from tests.integration.ping_requests import PING_KEY, set_ping_key
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_v1_and_v2_fill_the_slug_from_the_name_on_create(aws: Aws, api: Api, version: str) -> None:
+    # Given a project with a ping key, and a client on an older API version (the PyPI
+    # healthchecks-io client defaults to v1)
+    set_ping_key(aws)
+    old = Api(prefix=f"/api/{version}/")
+    # When it creates a check by name alone
+    created = old.post("checks/", {"name": "Nightly DB Backup!", "timeout": 3600})
+    # Then the slug is made from the name
+    assert created.status == 201, created.text
+    assert created.json()["slug"] == "nightly-db-backup"
+    # And the job can ping it by that slug
+    assert old.ping(f"{PING_KEY}/nightly-db-backup").status == 200
+    listed = api.get("checks/", query={"slug": "nightly-db-backup"}).json()["checks"]
+    assert [c["n_pings"] for c in listed] == [1]
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_v1_and_v2_refill_the_slug_on_rename(api: Api, version: str) -> None:
+    # Given a check with a slug
+    check = api.create(name="old name", slug="kept-slug")
+    old = Api(prefix=f"/api/{version}/")
+    # When an older-version client renames it
+    renamed = old.post(f"checks/{check['uuid']}", {"name": "Weekly Report"})
+    # Then the slug follows the new name
+    assert renamed.status == 200, renamed.text
+    assert renamed.json()["slug"] == "weekly-report"
+    # And an update that leaves the name alone leaves the slug alone
+    regraced = old.post(f"checks/{check['uuid']}", {"grace": 120})
+    assert regraced.json()["slug"] == "weekly-report"
+
+
+def test_v1_takes_an_explicit_slug_over_the_one_from_the_name(api: Api) -> None:
+    # When an older-version client gives both a name and a slug
+    created = Api(prefix="/api/v1/").post("checks/", {"name": "Backup", "slug": "my_backup"})
+    # Then the given slug wins
+    assert created.json()["slug"] == "my_backup"
+
+
+def test_v3_takes_the_slug_only_when_given(api: Api) -> None:
+    # When a v3 client creates and then renames a check, never giving a slug
+    created = api.create(name="Backup")
+    renamed = api.post(f"checks/{created['uuid']}", {"name": "Other"}).json()
+    # Then the check never gets a slug
+    assert (created["slug"], renamed["slug"]) == ("", "")
+
+
+def test_v1_reports_a_running_check_as_started(api: Api) -> None:
+    # Given a check that is up and has a run in progress
+    check = api.create(name="etl", timeout=3600)
+    assert api.ping(check["uuid"]).status == 200
+    assert api.ping(check["uuid"], "/start").status == 200
+    # When v1, v2 and v3 clients read it
+    seen = {
+        v: Api(prefix=f"/api/{v}/").get(f"checks/{check['uuid']}").json()
+        for v in ("v1", "v2", "v3")
+    }
+    # Then only v1 says "started"; every version flags the run with `started`
+    assert {v: c["status"] for v, c in seen.items()} == {"v1": "started", "v2": "up", "v3": "up"}
+    assert all(c["started"] is True for c in seen.values())
+    # And the list says the same as the single read
+    listed = Api(prefix="/api/v1/").get("checks/").json()["checks"]
+    assert [c["status"] for c in listed] == ["started"]
+
+
+def test_v1_does_not_report_a_finished_or_paused_run_as_started(api: Api) -> None:
+    # Given a check whose run finished, and another paused mid-run
+    finished = api.create(name="finished")
+    api.ping(finished["uuid"], "/start")
+    api.ping(finished["uuid"])
+    paused = api.create(name="paused")
+    api.ping(paused["uuid"], "/start")
+    assert api.post(f"checks/{paused['uuid']}/pause").status == 200
+    # When a v1 client reads them
+    v1 = Api(prefix="/api/v1/")
+    statuses = [v1.get(f"checks/{c['uuid']}").json()["status"] for c in (finished, paused)]
+    # Then neither says "started"
+    assert statuses == ["up", "paused"]
+
+
+@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
+def test_urls_in_a_reply_use_the_version_of_the_request(api: Api, version: str) -> None:
+    # Given a check with a ping that has a body
+    check = api.create(name="urls")
+    assert api.ping(check["uuid"], body="some output").status == 200
+    client = Api(prefix=f"/api/{version}/")
+    # When a client on each version reads the check and its pings
+    shown = client.get(f"checks/{check['uuid']}").json()
+    pings = client.get(f"checks/{check['uuid']}/pings/").json()["pings"]
+    # Then every API URL points back at that version
+    update_url = f"{BASE}/api/{version}/checks/{check['uuid']}"
+    assert shown["update_url"] == update_url
+    assert (shown["pause_url"], shown["resume_url"]) == (
+        f"{update_url}/pause",
+        f"{update_url}/resume",
+    )
+    assert pings[0]["body_url"] == f"{update_url}/pings/1/body"
+    # And each of those URLs works
+    assert client.get(pings[0]["body_url"].removeprefix(BASE)).text == "some output"
