@@ -10,24 +10,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.devserver import DevServer, start
+from tests.e2e.devserver import DevServer
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 DEADLINE_S = 60.0
-
-
-@pytest.fixture
-def dev() -> Iterator[DevServer]:
-    server = start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def cronbeat(*arguments: str) -> subprocess.CompletedProcess[str]:

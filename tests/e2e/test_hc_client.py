@@ -6,30 +6,19 @@ that then pings by slug only works if cronbeat does the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from healthchecks_io import CheckCreate, CheckUpdate, Client
 
-from tests.e2e.devserver import DevServer, start
+from tests.e2e.devserver import DevServer
 
 
-@pytest.fixture
-def dev() -> Iterator[DevServer]:
-    server = start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def client_of(dev: DevServer, version: int = 1) -> Client:
+def client_of(dev: DevServer) -> Client:
+    """The client as its users run it: on API v1, its default."""
     return Client(
         api_key=dev.api_key,
         ping_key=dev.ping_key,
         api_url=f"{dev.base_url}/api/",
         ping_url=f"{dev.base_url}/ping/",
-        api_version=version,
+        api_version=1,
     )
 
 
