@@ -1,5 +1,7 @@
 # Every target bootstraps uv (when missing) and syncs .venv from uv.lock first,
-# so a fresh clone with only python3 and pip needs nothing else.
+# so a fresh clone with only python3 and pip needs nothing else. The sync compiles the
+# dependencies' bytecode once: where PYTHONDONTWRITEBYTECODE is set, every process (each test
+# worker, each `cronbeat dev` an end-to-end test starts) would otherwise compile them again.
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := .venv/bin/python
@@ -10,13 +12,17 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet --disable-pip-version-check uv
-	$(UV) sync --frozen --all-extras --quiet
+	$(UV) sync --frozen --all-extras --compile-bytecode --quiet
 	@touch $@
 
 setup: .venv/.synced
 
+# Test workers: one per core plus one, as the end-to-end tests spend most of their time waiting
+# on the servers they start (at most 5; `make test TEST_WORKERS=0` runs in one process).
+TEST_WORKERS ?= $(shell python3 -c 'import os; print(min(len(os.sched_getaffinity(0)) + 1, 5))')
+
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest --numprocesses=$(TEST_WORKERS)
 
 lint: setup
 	$(PY) -m ruff check .

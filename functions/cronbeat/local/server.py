@@ -32,6 +32,8 @@ PROG = "cronbeat dev"
 _KEY = re.compile(r"^[A-Za-z0-9_-]{32}$")
 _KEY_ALPHABET = string.ascii_letters + string.digits
 _DRAIN_TIMEOUT_S = 10.0
+_STOP_POLL_S = 0.05
+"""How often the HTTP loop looks for a stop request: Ctrl-C is not kept waiting on it."""
 
 
 class UsageError(Exception):
@@ -238,7 +240,7 @@ class Local:
             return 2
         self._report_missing_handlers()
 
-        self._start("http", self.gateway.serve_forever)
+        self._start("http", self.gateway.serve_forever, _STOP_POLL_S)
         self._start("sweeper", sweep_forever, self.stop, self.options.sweep_seconds, self.console)
         self._start("stream", self.stream.run, self.stop)
         self.workers = QueueWorkers(self.aws.sqs, self.aws.deliveries_queue_url, self.console)
