@@ -9,44 +9,16 @@ import pytest
 from cronbeat import runtime
 from tests.integration.api_requests import RO_KEY, Api
 
-CASES = [
+SMOKE = [
     ({"name": 5}, "name is not a string"),
-    ({"name": "x" * 101}, "name is too long"),
-    ({"slug": "Not A Slug"}, "slug does not match pattern"),
-    ({"tags": ["a"]}, "tags is not a string"),
-    ({"desc": False}, "desc is not a string"),
-    ({"timeout": "3600"}, "timeout is not a number"),
-    ({"timeout": 60.5}, "timeout is not a number"),
-    ({"timeout": True}, "timeout is not a number"),
     ({"timeout": 59}, "timeout is too small"),
-    ({"timeout": 31_536_001}, "timeout is too large"),
-    ({"grace": 0}, "grace is too small"),
-    ({"grace": 31_536_001}, "grace is too large"),
-    ({"schedule": "* * *"}, "schedule is not a valid cron expression"),
     ({"schedule": "61 * * * *"}, "schedule is not a valid cron expression"),
-    ({"schedule": 5}, "schedule is not a string"),
-    ({"tz": "Mars/Olympus_Mons"}, "tz is not a valid timezone"),
-    ({"manual_resume": "yes"}, "manual_resume is not a boolean"),
-    ({"manual_resume": 1}, "manual_resume is not a boolean"),
-    ({"methods": "GET"}, "methods has unexpected value"),
-    ({"start_kw": "k" * 201}, "start_kw is too long"),
-    ({"success_kw": "k" * 201}, "success_kw is too long"),
-    ({"failure_kw": "k" * 201}, "failure_kw is too long"),
-    ({"filter_http_body": "true"}, "filter_http_body is not a boolean"),
-    ({"channels": 1}, "channels is not a string"),
-    ({"unique": "name"}, "unique is not an array"),
     ({"unique": ["name", "desc"]}, "an item in 'unique' has unexpected value"),
-    ({"name": None}, "name is not a string"),
-    ({"timeout": None}, "timeout is not a number"),
-    ({"manual_resume": None}, "manual_resume is not a boolean"),
-    ({"failure_threshold": 0}, "failure_threshold is too small"),
-    ({"recovery_threshold": 1001}, "recovery_threshold is too large"),
-    ({"max_runtime": 30}, "max_runtime is too small"),
-    ({"realert_every": "1h"}, "realert_every is not a number"),
 ]
+"""One field of each kind of refusal; tests/unit/test_check_spec_wording has every field."""
 
 
-@pytest.mark.parametrize(("body", "problem"), CASES, ids=[p for _, p in CASES])
+@pytest.mark.parametrize(("body", "problem"), SMOKE, ids=[p for _, p in SMOKE])
 def test_bad_field_gets_healthchecks_wording(
     api: Api, body: dict[str, object], problem: str
 ) -> None:
