@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Aws
-from tests.integration.api_requests import BASE, Api
+from tests.integration.api_requests import BASE, Api, api_event, send
 from tests.integration.ping_requests import PING_KEY, set_ping_key
 
 
@@ -113,3 +113,40 @@ def test_urls_in_a_reply_use_the_version_of_the_request(api: Api, version: str) 
     assert pings[0]["body_url"] == f"{update_url}/pings/1/body"
     # And each of those URLs works
     assert client.get(pings[0]["body_url"].removeprefix(BASE)).text == "some output"
+
+
+@pytest.mark.parametrize("origin", [None, "https://a.test"], ids=["no-origin", "origin"])
+def test_every_api_reply_carries_the_cors_headers(api: Api, origin: str | None) -> None:
+    # Given requests with or without an Origin header (Healthchecks.io's `cors` decorator adds
+    # its headers whatever the request says)
+    headers = {"origin": origin} if origin else {}
+    # When one is answered, one is refused for its key and one is a preflight
+    listed = api.get("checks/", headers=headers)
+    refused = api.get("checks/", key="", headers=headers)
+    preflight = api.request("OPTIONS", "checks/", key="", headers=headers)
+    # Then each allows any origin, the key header and the route's methods, for ten minutes
+    assert (listed.status, refused.status, preflight.status) == (200, 401, 204)
+    for reply in (listed, refused, preflight):
+        assert reply.headers["access-control-allow-origin"] == "*"
+        assert reply.headers["access-control-allow-headers"] == "X-Api-Key"
+        assert reply.headers["access-control-allow-methods"] == "GET, POST, OPTIONS"
+        assert reply.headers["access-control-max-age"] == "600"
+
+
+def test_cors_methods_are_the_routes_own(api: Api) -> None:
+    # Given a check, whose URL takes GET, POST and DELETE
+    check = api.create(name="x")
+    # When it is read, and its pause URL (POST only) is preflighted
+    read = api.get(f"checks/{check['uuid']}")
+    pause = api.request("OPTIONS", f"checks/{check['uuid']}/pause", key="")
+    # Then each names the methods of its own route
+    assert read.headers["access-control-allow-methods"] == "DELETE, GET, POST, OPTIONS"
+    assert pause.headers["access-control-allow-methods"] == "POST, OPTIONS"
+
+
+def test_the_dashboard_page_sends_no_cors_headers(api: Api) -> None:
+    # When the dashboard page is fetched
+    page = send(api_event("GET", "/"))
+    # Then it is same-origin only
+    assert page.status == 200
+    assert "access-control-allow-origin" not in page.headers

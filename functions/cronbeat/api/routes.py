@@ -68,6 +68,23 @@ def allowed_methods(path: str) -> list[str]:
     return sorted(m for rule, ms in _methods.items() if _patterns[rule].match(path) for m in ms)
 
 
+def cors_headers(path: str) -> dict[str, str]:
+    """Healthchecks.io's CORS headers for an API route's every reply, with or without an Origin.
+
+    Its `cors` decorator adds them to answers, refusals and preflights alike; the dashboard page
+    is not an API route and gets none.
+    """
+    allowed = allowed_methods(path) if path.startswith("/api/") else []
+    if not allowed:
+        return {}
+    return {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Headers": "X-Api-Key",
+        "Access-Control-Allow-Methods": ", ".join([*allowed, "OPTIONS"]),
+        "Access-Control-Max-Age": "600",
+    }
+
+
 def _checks() -> CheckService:
     return CheckService(runtime.stores(), now_ms=request_view(router).now_ms)
 

@@ -21,7 +21,7 @@ from cronbeat.api import dashboard, errors, openapi
 from cronbeat.api.auth import request_view
 from cronbeat.api.errors import TEXT
 from cronbeat.api.requests import canonical_event
-from cronbeat.api.routes import allowed_methods, route, router
+from cronbeat.api.routes import allowed_methods, cors_headers, route, router
 from cronbeat.api.shapes import API_PREFIX
 
 runtime.settings()  # at init: a bad environment fails the cold start, not a request
@@ -76,4 +76,9 @@ def openapi_document() -> str:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(canonical_event(event), context)
+    request = canonical_event(event)
+    reply: dict[str, Any] = app.resolve(request, context)
+    path = request.get("rawPath")
+    cors = cors_headers(path) if isinstance(path, str) else {}
+    reply["headers"] = {**(reply.get("headers") or {}), **cors}
+    return reply
