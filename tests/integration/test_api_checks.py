@@ -77,7 +77,8 @@ def test_create_returns_201_and_the_healthchecks_shape(api: Api) -> None:
 HEALTHCHECKS_FIELDS = {
     *("name", "slug", "tags", "desc", "grace", "n_pings", "status", "started", "last_ping"),
     *("next_ping", "manual_resume", "methods", "start_kw", "success_kw", "failure_kw"),
-    *("filter_http_body", "filter_default_fail"),
+    *("filter_http_body", "filter_default_fail", "filter_subject", "filter_body"),
+    *("subject", "subject_fail"),
 }
 CRONBEAT_FIELDS = {"failure_threshold", "recovery_threshold", "max_runtime", "realert_every"}
 

@@ -150,3 +150,51 @@ def test_the_dashboard_page_sends_no_cors_headers(api: Api) -> None:
     # Then it is same-origin only
     assert page.status == 200
     assert "access-control-allow-origin" not in page.headers
+
+
+def test_subject_and_subject_fail_set_the_keywords_and_the_subject_filter(api: Api) -> None:
+    # Given a check made with Healthchecks.io's deprecated email subject fields
+    check = api.create(name="mail", subject="SUCCESS", subject_fail="ERROR")
+    # When it is read back
+    shown = api.get(f"checks/{check['uuid']}").json()
+    # Then they became the success and failure keywords, with the subject filter on
+    assert (shown["success_kw"], shown["failure_kw"]) == ("SUCCESS", "ERROR")
+    assert (shown["subject"], shown["subject_fail"], shown["filter_subject"]) == (
+        "SUCCESS",
+        "ERROR",
+        True,
+    )
+    # And emptying both turns the filter off, and the subjects read empty again
+    emptied = api.post(f"checks/{check['uuid']}", {"subject": "", "subject_fail": ""}).json()
+    assert (emptied["filter_subject"], emptied["subject"], emptied["subject_fail"]) == (
+        False,
+        "",
+        "",
+    )
+
+
+def test_explicit_keywords_win_over_subject_and_only_subject_fail_keeps_the_filter_on(
+    api: Api,
+) -> None:
+    # Given a check updated with a subject and an explicit success keyword at once
+    check = api.create(name="mail")
+    both = api.post(f"checks/{check['uuid']}", {"subject": "old", "success_kw": "new"}).json()
+    # Then the explicit keyword wins, and the subject filter is on
+    assert (both["success_kw"], both["filter_subject"], both["subject"]) == ("new", True, "new")
+    # When the success keyword is emptied through subject while a failure keyword remains
+    kept = api.post(f"checks/{check['uuid']}", {"subject_fail": "ERR", "subject": ""}).json()
+    # Then the filter stays on for the failure keyword
+    assert (kept["success_kw"], kept["failure_kw"], kept["filter_subject"]) == ("", "ERR", True)
+
+
+def test_filter_body_is_the_email_body_filter_not_the_http_one(api: Api) -> None:
+    # Given a check made with the email body filter on
+    check = api.create(name="mail", filter_body=True)
+    # When it is read back
+    shown = api.get(f"checks/{check['uuid']}").json()
+    # Then the email filter is on and the HTTP body filter is untouched, as on Healthchecks.io
+    assert (shown["filter_body"], shown["filter_http_body"], shown["filter_subject"]) == (
+        True,
+        False,
+        False,
+    )

@@ -46,6 +46,13 @@ CASES = [
     ({"recovery_threshold": 1001}, "recovery_threshold is too large"),
     ({"max_runtime": 30}, "max_runtime is too small"),
     ({"realert_every": "1h"}, "realert_every is not a number"),
+    ({"subject": None}, "subject is not a string"),
+    ({"subject": 5}, "subject is not a string"),
+    ({"subject": "s" * 201}, "subject is too long"),
+    ({"subject_fail": None}, "subject_fail is not a string"),
+    ({"subject_fail": "s" * 201}, "subject_fail is too long"),
+    ({"filter_subject": "yes"}, "filter_subject is not a boolean"),
+    ({"filter_body": None}, "filter_body is not a boolean"),
 ]
 
 

@@ -91,8 +91,19 @@ class CheckSpec(BaseModel):
     success_kw: Keywords | SkipJsonSchema[None] = None
     failure_kw: Keywords | SkipJsonSchema[None] = None
     filter_http_body: bool | SkipJsonSchema[None] = None
+    filter_subject: bool | SkipJsonSchema[None] = Field(
+        default=None, description="Match an email ping's subject against the keywords."
+    )
     filter_body: bool | SkipJsonSchema[None] = Field(
-        default=None, description="Older name of filter_http_body."
+        default=None, description="Match an email ping's body against the keywords."
+    )
+    subject: Keywords | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Deprecated by Healthchecks.io: sets success_kw and the subject filter.",
+    )
+    subject_fail: Keywords | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Deprecated by Healthchecks.io: sets failure_kw and the subject filter.",
     )
     filter_default_fail: bool | SkipJsonSchema[None] = None
     unique: list[UniqueField] | SkipJsonSchema[None] = None
@@ -258,7 +269,11 @@ class CheckOut(Reply):
     success_kw: str
     failure_kw: str
     filter_http_body: bool
+    filter_subject: bool
+    filter_body: bool
     filter_default_fail: bool
+    subject: str = Field(description="success_kw while the subject filter is on, else empty.")
+    subject_fail: str = Field(description="failure_kw while the subject filter is on, else empty.")
     failure_threshold: int
     recovery_threshold: int
     max_runtime: int | None

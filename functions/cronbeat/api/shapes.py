@@ -90,7 +90,8 @@ def check_out(check: Check, view: View) -> CheckOut:
         last_ping=iso_seconds(check.last_ping_ms),
         # As Healthchecks.io: no next ping is expected of a down check.
         next_ping=iso_seconds(None if evaluation.status == "down" else evaluation.due_ms),
-        filter_http_body=check.filter_http_body,
+        subject=check.success_kw if check.filter_subject else "",
+        subject_fail=check.failure_kw if check.filter_subject else "",
     )
     if check.last_duration_ms:
         shown.last_duration = check.last_duration_ms // SECOND_MS

@@ -111,7 +111,12 @@ class Check:
     manual_resume: bool = field(default=False, metadata=kept(api="manual_resume"))
     methods: str = field(default="", metadata=kept(api="methods"))
     """`""` accepts any method; `"POST"` ignores every other method."""
-    filter_http_body: bool = False
+    filter_http_body: bool = field(default=False, metadata=kept(api="filter_http_body"))
+    """Ping bodies sent over HTTP are matched against the keywords."""
+    filter_subject: bool = field(default=False, metadata=kept(api="filter_subject"))
+    filter_body: bool = field(default=False, metadata=kept(api="filter_body"))
+    """The subject and body of pings by email are matched against the keywords: kept as
+    Healthchecks.io keeps them, for when cronbeat takes pings by email."""
     success_kw: str = field(default="", metadata=kept(api="success_kw"))
     failure_kw: str = field(default="", metadata=kept(api="failure_kw"))
     start_kw: str = field(default="", metadata=kept(api="start_kw"))

@@ -66,19 +66,29 @@ def resolve_channels(spec_channels: str, channels: list[Channel]) -> str:
     return ",".join(sorted(chosen))
 
 
+def _from_subjects(check: Check, spec: CheckSpec) -> dict[str, Any]:
+    """Healthchecks.io's deprecated `subject` and `subject_fail`: they set the success and failure
+    keywords, and the subject filter is on while either keyword is set. Explicit keyword and
+    filter fields in the same request win."""
+    if not (spec.given("subject") or spec.given("subject_fail")):
+        return {}
+    success = spec.subject if spec.subject is not None else check.success_kw
+    failure = spec.subject_fail if spec.subject_fail is not None else check.failure_kw
+    return {
+        "success_kw": success,
+        "failure_kw": failure,
+        "filter_subject": bool(success or failure),
+    }
+
+
 def apply_spec(check: Check, spec: CheckSpec, channels: str | None) -> Check:
     """`check` with the fields the request gave (absent fields keep their value)."""
-    changes: dict[str, Any] = {
-        field: getattr(spec, name) for name, field in COPIED.items() if spec.given(name)
-    }
+    changes = _from_subjects(check, spec)
+    changes.update({f: getattr(spec, name) for name, f in COPIED.items() if spec.given(name)})
     if spec.given("schedule"):
         changes["kind"], changes["schedule"] = "cron", spec.schedule
     elif spec.given("timeout"):
         changes["kind"], changes["timeout_s"] = "simple", spec.timeout
-    if spec.given("filter_http_body"):
-        changes["filter_http_body"] = spec.filter_http_body
-    elif spec.given("filter_body"):
-        changes["filter_http_body"] = spec.filter_body
     for name, field in NULLABLE.items():
         if name in spec.model_fields_set:
             changes[field] = getattr(spec, name)
