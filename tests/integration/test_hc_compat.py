@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Aws
-from tests.integration.api_requests import BASE, Api, api_event, send
+from tests.integration.api_requests import BASE, RO_KEY, Api, api_event, send
 from tests.integration.ping_requests import PING_KEY, set_ping_key
 
 
@@ -198,3 +198,17 @@ def test_filter_body_is_the_email_body_filter_not_the_http_one(api: Api) -> None
         False,
         False,
     )
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_a_unique_key_url_only_reads(api: Api, method: str) -> None:
+    # Given a check and the unique_key a read-only key knows it by
+    check = api.create(name="x")
+    unique_key = Api(key=RO_KEY).get("checks/").json()["checks"][0]["unique_key"]
+    # When the unique_key URL is updated or deleted with the read-write key
+    payload = {"name": "renamed"} if method == "POST" else None
+    reply = api.request(method, f"checks/{unique_key}", payload)
+    # Then it is 405 and says the URL only takes GET, and the check is unchanged
+    assert (reply.status, reply.error) == (405, "method not allowed")
+    assert reply.headers["allow"] == "GET, OPTIONS"
+    assert api.get(f"checks/{check['uuid']}").json()["name"] == "x"

@@ -76,6 +76,18 @@ class BadRequest(ApiError):
         super().__init__(400, message)
 
 
+class MethodNotAllowed(ApiError):
+    """405, with the methods the URL does take (sent as `Allow`, OPTIONS included)."""
+
+    def __init__(self, allowed: list[str]) -> None:
+        super().__init__(405, "method not allowed")
+        self.allowed = allowed
+
+
+def allow_header(allowed: list[str]) -> str:
+    return ", ".join([*allowed, "OPTIONS"])
+
+
 def _subject(loc: Sequence[Any]) -> str:
     """The field a problem is about; an item of a list is "an item in 'unique'".
 
@@ -147,7 +159,10 @@ def install(
     """
 
     def _refused(error: ApiError) -> Response[Any]:
-        return reply(error.status, error.message)
+        response = reply(error.status, error.message)
+        if isinstance(error, MethodNotAllowed):
+            response.headers["Allow"] = allow_header(error.allowed)
+        return response
 
     def _invalid(error: RequestValidationError) -> Response[Any]:
         message = first_problem(error.errors())
@@ -176,7 +191,7 @@ def install(
         if not allowed:
             return reply(404, "not found")
         response = reply(405, "method not allowed")
-        response.headers["Allow"] = ", ".join([*allowed, "OPTIONS"])
+        response.headers["Allow"] = allow_header(allowed)
         return response
 
     app.exception_handler(ApiError)(_refused)

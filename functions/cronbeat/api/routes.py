@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from cronbeat import runtime
 from cronbeat.api.auth import authorized, request_view
-from cronbeat.api.errors import TEXT
+from cronbeat.api.errors import allow_header
 from cronbeat.api.models import (
     ChannelCreated,
     ChannelDeliveryList,
@@ -80,7 +80,7 @@ def cors_headers(path: str) -> dict[str, str]:
     return {
         "Access-Control-Allow-Origin": "*",
         "Access-Control-Allow-Headers": "X-Api-Key",
-        "Access-Control-Allow-Methods": ", ".join([*allowed, "OPTIONS"]),
+        "Access-Control-Allow-Methods": allow_header(allowed),
         "Access-Control-Max-Age": "600",
     }
 
@@ -169,10 +169,11 @@ def list_pings(check: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) ->
 )
 def ping_body(check: str, n: str) -> Response[Any]:
     body = _checks().ping_body(check, n)
+    # As Healthchecks.io sends it: the bytes as stored, with no charset promised.
     try:
-        return Response(200, TEXT, body.decode("utf-8"))
+        return Response(200, "text/plain", body.decode("utf-8"))
     except UnicodeDecodeError:
-        return Response(200, TEXT, body)
+        return Response(200, "text/plain", body)
 
 
 @route(

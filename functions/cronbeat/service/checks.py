@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from cronbeat.api.errors import NOT_PAUSED, ApiError, BadRequest, NotFound
+from cronbeat.api.errors import NOT_PAUSED, ApiError, BadRequest, MethodNotAllowed, NotFound
 from cronbeat.api.models import CheckSpec
 from cronbeat.api.shapes import unique_key
 from cronbeat.domain import machine
@@ -224,13 +224,20 @@ class CheckService:
 
         return self._rewrite(check_id, write)
 
+    def _writable(self, reference: str) -> Check:
+        """The check an update or a delete names. A unique_key URL only reads: 405, as
+        Healthchecks.io answers there."""
+        if UNIQUE_KEY_PATTERN.match(reference):
+            raise MethodNotAllowed(["GET"])
+        return self.get(reference, by_unique_key=False)
+
     def update(self, reference: str, spec: CheckSpec) -> Check:
-        check_id = self.get(reference, by_unique_key=False).id
+        check_id = self._writable(reference).id
         channels = self._channels(spec)
         return self._change(check_id, lambda check: apply_spec(check, spec, channels))
 
     def delete(self, reference: str) -> Check:
-        check_id = self.get(reference, by_unique_key=False).id
+        check_id = self._writable(reference).id
         deleted = self._stores.checks.delete(check_id)
         if deleted is None:
             raise NotFound()
