@@ -1,12 +1,13 @@
 """The Lambda code asset, built without Docker.
 
-Dependencies come from `uv.lock` as prebuilt manylinux2014 aarch64 wheels for CPython 3.13,
-the same selection as `pip install --platform manylinux2014_aarch64 --only-binary=:all:
---python-version 3.13 --implementation cp -t <dir>`. uv performs the install because it is what
-the project already bootstraps (a uv-made `.venv` has no pip) and it reads no machine-wide pip
-configuration. Installed dependencies are cached in `.bundle-cache/`, keyed on the lock and the
-target platform, so a synth reinstalls only when the lock changes; the package sources are
-copied fresh on every synth, and the asset hash covers both.
+Dependencies come from `uv.lock` as prebuilt manylinux2014 aarch64 wheels for CPython 3.13
+(`SOURCE_ONLY` names the pure-Python ones that publish no wheel), the same selection as
+`pip install --platform manylinux2014_aarch64 --only-binary=:all: --python-version 3.13
+--implementation cp -t <dir>`. uv performs the install because it is what the project already
+bootstraps (a uv-made `.venv` has no pip) and it reads no machine-wide pip configuration.
+Installed dependencies are cached in `.bundle-cache/`, keyed on the lock and the target
+platform, so a synth reinstalls only when the lock changes; the package sources are copied fresh
+on every synth, and the asset hash covers both.
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ PYTHON_VERSION = "3.13"
 PLATFORM = "aarch64-manylinux2014"
 """uv's name for pip's `--platform manylinux2014_aarch64` (glibc 2.17, arm64)."""
 
-RECIPE = f"cp{PYTHON_VERSION}/{PLATFORM}/only-binary/v1"
+SOURCE_ONLY = ("oncalendar",)
+"""Dependencies published only as a source distribution. They are pure Python, so building the
+wheel here gives the files Lambda runs on arm64; every other dependency stays a prebuilt wheel."""
+
+RECIPE = f"cp{PYTHON_VERSION}/{PLATFORM}/only-binary/v2/{','.join(SOURCE_ONLY)}"
 """Part of every cache key: change it when the way dependencies are installed changes."""
 
 SKIPPED_DIRS = ("__pycache__", "tests", ".pytest_cache", ".mypy_cache", ".ruff_cache")
@@ -136,6 +141,7 @@ def _install_dependencies(target: Path) -> None:
             PYTHON_VERSION,
             "--only-binary",
             ":all:",
+            *(flag for name in SOURCE_ONLY for flag in ("--no-binary", name)),
             "--no-deps",
             "--requirement",
             str(requirements),

@@ -7,6 +7,9 @@ keeps working.
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from tests.conftest import Aws
@@ -212,3 +215,26 @@ def test_a_unique_key_url_only_reads(api: Api, method: str) -> None:
     assert (reply.status, reply.error) == (405, "method not allowed")
     assert reply.headers["allow"] == "GET, OPTIONS"
     assert api.get(f"checks/{check['uuid']}").json()["name"] == "x"
+
+
+def test_an_oncalendar_schedule_makes_a_scheduled_check(api: Api) -> None:
+    # Given a systemd timer's schedule, as Healthchecks.io takes it
+    check = api.create(name="timer", schedule="Mon..Fri 09:00", tz="Europe/Riga", grace=600)
+    # When it is pinged and read back
+    assert api.ping(check["uuid"]).status == 200
+    shown = api.get(f"checks/{check['uuid']}").json()
+    # Then it keeps the schedule and zone, has no timeout, and expects the next weekday 09:00
+    assert (shown["schedule"], shown["tz"], shown["status"]) == (
+        "Mon..Fri 09:00",
+        "Europe/Riga",
+        "up",
+    )
+    assert "timeout" not in shown
+    expected = datetime.fromisoformat(shown["next_ping"]).astimezone(ZoneInfo("Europe/Riga"))
+    assert (expected.weekday() < 5, expected.hour, expected.minute) == (True, 9, 0)
+    # And a bad one is refused in Healthchecks.io's words
+    refused = api.post("checks/", {"schedule": "Mon..Fry 09:00"})
+    assert (refused.status, refused.error) == (
+        400,
+        "json validation error: schedule is not a valid expression",
+    )

@@ -6,7 +6,13 @@ import pytest
 
 from cronbeat.domain.errors import InvalidSchedule, InvalidTimezone
 from cronbeat.domain.machine import evaluate
-from cronbeat.domain.schedule import due_ms, next_fire_ms, validate_schedule, zone
+from cronbeat.domain.schedule import (
+    due_ms,
+    next_fire_ms,
+    schedule_kind,
+    validate_schedule,
+    zone,
+)
 from tests.unit.checks import HOUR, MINUTE, T0, at, make_check
 
 
@@ -139,3 +145,59 @@ def test_expression_that_never_fires_again_is_reported() -> None:
     # Then the error says it does not fire again
     with pytest.raises(InvalidSchedule, match="does not fire again"):
         next_fire_ms("0 0 29 2 *", "UTC", at("9997-03-01 00:00"))
+
+
+@pytest.mark.parametrize(
+    ("expression", "kind"),
+    [
+        ("0 2 * * *", "cron"),
+        (" 0 2 * * * ", "cron"),
+        ("12:34", "oncalendar"),
+        ("Mon..Fri 09:00", "oncalendar"),
+        ("0 2 * *", "oncalendar"),
+        ("0 2 * * *\n0 3 * * *", "oncalendar"),
+    ],
+)
+def test_one_line_of_five_fields_is_cron_and_anything_else_oncalendar(
+    expression: str, kind: str
+) -> None:
+    # Given a schedule, When its kind is told, Then it follows Healthchecks.io's rule
+    assert schedule_kind(expression) == kind
+
+
+def test_oncalendar_check_is_due_at_the_next_weekday_fire_in_its_zone() -> None:
+    # Given a weekday 09:00 job in Riga that last pinged on a Friday morning
+    last = at("2026-12-04 09:00:20", "Europe/Riga")
+    check = make_check(
+        status="up",
+        kind="oncalendar",
+        schedule="Mon..Fri 09:00",
+        tz="Europe/Riga",
+        last_ping_ms=last,
+    )
+    # When its next run is due, Then it is Monday 09:00 in Riga, not Saturday
+    assert due_ms(check, last) == at("2026-12-07 09:00", "Europe/Riga")
+
+
+def test_oncalendar_seconds_are_kept() -> None:
+    # Given an OnCalendar schedule firing every 15 seconds
+    # When the next fire after 12:00:01 is asked for, Then it is 12:00:15
+    assert next_fire_ms("*-*-* *:*:00/15", "UTC", at("2026-12-05 12:00:01")) == at(
+        "2026-12-05 12:00:15"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("Mon..Fry 09:00", "is not a valid OnCalendar expression"),
+        ("25:00", "is not a valid OnCalendar expression"),
+        ("2000-02-30", "is not a valid OnCalendar expression"),
+    ],
+)
+def test_invalid_oncalendar_expressions_are_refused(expression: str, message: str) -> None:
+    # Given a malformed or never-firing OnCalendar expression, When validating it
+    # Then it is refused, quoting the expression
+    with pytest.raises(InvalidSchedule, match=message) as raised:
+        validate_schedule(expression)
+    assert repr(expression) in str(raised.value)

@@ -36,6 +36,7 @@ PROBLEM = {
     "enum": "has unexpected value",
     "list_type": "is not an array",
     "cron_syntax": "is not a valid cron expression",
+    "oncalendar_syntax": "is not a valid expression",
     "tz_syntax": "is not a valid timezone",
     "missing": "is missing",
     "model_type": "is not an object",

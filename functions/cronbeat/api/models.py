@@ -27,7 +27,7 @@ from cronbeat import runtime
 from cronbeat.domain.channel import ChannelKind
 from cronbeat.domain.errors import DomainError
 from cronbeat.domain.model import MAX_PERIOD_S, MAX_SLUG_LENGTH, slug_from_name
-from cronbeat.domain.schedule import validate_schedule, zone
+from cronbeat.domain.schedule import schedule_kind, validate_schedule, zone
 
 SLUG_PATTERN = "^[a-z0-9-_]*$"
 UniqueField = Literal["name", "slug", "tags", "timeout", "grace"]
@@ -77,7 +77,9 @@ class CheckSpec(BaseModel):
     )
     grace: Period | SkipJsonSchema[None] = None
     schedule: Text100 | SkipJsonSchema[None] = Field(
-        default=None, description="5-field cron expression (a cron check)."
+        default=None,
+        description="A 5-field cron expression, or a systemd OnCalendar expression such as "
+        "`Mon..Fri 09:00` (a scheduled check).",
     )
     tz: Annotated[str, Field(max_length=64)] | SkipJsonSchema[None] = None
     manual_resume: bool | SkipJsonSchema[None] = None
@@ -142,7 +144,12 @@ class CheckSpec(BaseModel):
             try:
                 validate_schedule(value)
             except DomainError:
-                raise PydanticCustomError("cron_syntax", "is not a valid cron expression") from None
+                # Healthchecks.io's wording: "cron expression" only for what reads as cron.
+                if schedule_kind(value) == "cron":
+                    raise PydanticCustomError(
+                        "cron_syntax", "not a valid cron expression"
+                    ) from None
+                raise PydanticCustomError("oncalendar_syntax", "not a valid expression") from None
         return value
 
     @field_validator("tz")

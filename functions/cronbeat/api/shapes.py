@@ -95,7 +95,7 @@ def check_out(check: Check, view: View) -> CheckOut:
     )
     if check.last_duration_ms:
         shown.last_duration = check.last_duration_ms // SECOND_MS
-    if check.kind == "cron":
+    if check.kind != "simple":
         shown.schedule, shown.tz = check.schedule, check.tz
     else:
         shown.timeout = check.timeout_s

@@ -74,11 +74,15 @@ def colour(alert: Alert) -> int:
     return STATUS_COLOURS.get(alert.status, STATUS_COLOURS["paused"])
 
 
+def _schedule_name(check: Check) -> str:
+    return "OnCalendar" if check.kind == "oncalendar" else "cron"
+
+
 def schedule_text(check: Check) -> str:
     """When pings are expected: "every 1 h, grace 10 min" or "cron `0 2 * * *` (Europe/Riga)..."."""
     grace = format_duration_s(check.grace_s)
-    if check.kind == "cron":
-        return f"cron `{check.schedule}` ({check.tz}), grace {grace}"
+    if check.kind != "simple":
+        return f"{_schedule_name(check)} `{check.schedule}` ({check.tz}), grace {grace}"
     return f"every {format_duration_s(check.timeout_s)}, grace {grace}"
 
 
@@ -117,16 +121,18 @@ def _no_ping(alert: Alert) -> str:
         return "no ping received"
     silence = f"no ping for {_ago(check.last_ping_ms, alert.at_ms)}"
     grace = format_duration_s(check.grace_s)
-    if check.kind != "cron":
+    if check.kind == "simple":
         return f"{silence}, expected every {format_duration_s(check.timeout_s)}, grace {grace}"
     try:
         due_ms = next_fire_ms(check.schedule, check.tz, check.last_ping_ms)
         local = datetime.fromtimestamp(due_ms / SECOND_MS, tz=zone(check.tz))
         at_local = datetime.fromtimestamp(alert.at_ms / SECOND_MS, tz=zone(check.tz))
     except DomainError:
-        return f"{silence}, expected by cron `{check.schedule}` ({check.tz}), grace {grace}"
+        named = f"{_schedule_name(check)} `{check.schedule}`"
+        return f"{silence}, expected by {named} ({check.tz}), grace {grace}"
     clock = f"{local:%H:%M}" if local.date() == at_local.date() else f"{local:%Y-%m-%d %H:%M}"
-    return f"{silence}, expected at {clock} {check.tz} (cron `{check.schedule}`), grace {grace}"
+    named = f"{_schedule_name(check)} `{check.schedule}`"
+    return f"{silence}, expected at {clock} {check.tz} ({named}), grace {grace}"
 
 
 def _never_finished(alert: Alert) -> str:

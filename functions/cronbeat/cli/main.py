@@ -25,7 +25,7 @@ from cronbeat.cli.wrap import DEFAULT_OUTPUT_LIMIT_BYTES, Wrapping, wrap
 USAGE_ERROR = 2
 SERVER_COMMANDS = {"dev": "cronbeat.local.server", "keys": "cronbeat.admin.keys"}
 # The `server` extras' top-level modules: checked for before a server command is imported.
-SERVER_EXTRAS = ("boto3", "aws_lambda_powertools", "pydantic", "cronsim")
+SERVER_EXTRAS = ("boto3", "aws_lambda_powertools", "pydantic", "cronsim", "oncalendar")
 # Each server command's extra, and the top-level modules it brings.
 COMMAND_EXTRAS = {"dev": ("local", (*SERVER_EXTRAS, "moto")), "keys": ("server", SERVER_EXTRAS)}
 FROM_FILE = "file:"

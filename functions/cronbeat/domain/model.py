@@ -15,7 +15,7 @@ Status = Literal["new", "up", "down", "paused"]
 
 DerivedStatus = Literal["new", "up", "grace", "down", "paused"]
 
-Kind = Literal["simple", "cron"]
+Kind = Literal["simple", "cron", "oncalendar"]
 
 PingAction = Literal["success", "start", "fail", "log"]
 """What the URL asked for: `/start`, `/fail`, `/log`; an exit code maps to success or fail."""

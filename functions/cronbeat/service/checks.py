@@ -19,6 +19,7 @@ from cronbeat.api.shapes import unique_key
 from cronbeat.domain import machine
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Flip
+from cronbeat.domain.schedule import schedule_kind
 from cronbeat.store.checks import LostRace
 from cronbeat.store.deliveries import DeliveryRecord
 from cronbeat.store.history import FlipRecord, PingRecord
@@ -85,8 +86,8 @@ def apply_spec(check: Check, spec: CheckSpec, channels: str | None) -> Check:
     """`check` with the fields the request gave (absent fields keep their value)."""
     changes = _from_subjects(check, spec)
     changes.update({f: getattr(spec, name) for name, f in COPIED.items() if spec.given(name)})
-    if spec.given("schedule"):
-        changes["kind"], changes["schedule"] = "cron", spec.schedule
+    if spec.schedule is not None:
+        changes["kind"], changes["schedule"] = schedule_kind(spec.schedule), spec.schedule
     elif spec.given("timeout"):
         changes["kind"], changes["timeout_s"] = "simple", spec.timeout
     for name, field in NULLABLE.items():
