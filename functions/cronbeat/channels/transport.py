@@ -324,13 +324,17 @@ def _exchange(
         retry_after = _retry_after_s(response.getheader("Retry-After"))
         if 300 <= status < 400:
             return Attempt(status, f"HTTP {status} (redirects are not followed)", retry_after)
-        try:
-            reply = response.read(_READ_LIMIT_BYTES)
-        except http.client.IncompleteRead as cut:  # the deadline or the receiver cut it short
-            reply = cut.partial
-        except (OSError, http.client.HTTPException):
-            reply = b""  # the status says what matters
-        snippet = _snippet(reply)
+        reply = bytearray()
+        # Piece by piece, so what came in time is kept whichever ends the read: the deadline's
+        # shutdown, the socket's own timeout (one read() would drop its partial bytes) or the
+        # receiver closing early. The status says what matters; the bytes are the detail.
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            while len(reply) < _READ_LIMIT_BYTES:
+                piece = response.read1(_READ_LIMIT_BYTES - len(reply))
+                if not piece:
+                    break
+                reply += piece
+        snippet = _snippet(bytes(reply))
         return Attempt(
             status, f"HTTP {status}: {snippet}" if snippet else f"HTTP {status}", retry_after
         )
