@@ -331,7 +331,10 @@ def test_signals_to_cronbeat_are_forwarded_to_the_job(
     code = (
         "import pathlib, signal, sys\n"
         "def caught(signum, frame):\n"
-        "    pathlib.Path(sys.argv[1]).write_text(signal.Signals(signum).name)\n"
+        # Written aside and renamed, so the marker never exists half-written
+        "    aside = pathlib.Path(sys.argv[1] + '.part')\n"
+        "    aside.write_text(signal.Signals(signum).name)\n"
+        "    aside.rename(sys.argv[1])\n"
         "    raise SystemExit(7)\n"
         f"signal.signal({int(signum)}, caught)\n"
         "print('ready', flush=True)\n"
