@@ -71,6 +71,27 @@ def test_a_cron_check_with_a_broken_snapshot_still_gets_a_message() -> None:
     assert "Mars/Olympus_Mons" in message.email_text(alert)
 
 
+def test_timeout_on_an_oncalendar_check_names_the_expected_time_and_the_timer_expression() -> None:
+    # Given a weekday 09:00 OnCalendar check in Riga that last reported on Friday 2026-01-02
+    check = down_check(
+        kind="oncalendar",
+        schedule="Mon..Fri 09:00",
+        tz="Europe/Riga",
+        last_ping_ms=T0 + 24 * HOUR + 7 * HOUR + 5 * MINUTE,
+    )
+    # When it goes down on Monday after 09:00 Riga (07:00 UTC) plus grace
+    alert = flip_alert(check, "timeout", T0 + 4 * 24 * HOUR + 7 * HOUR + 12 * MINUTE)
+    # Then the text gives Monday's 09:00 (the weekend skipped: 3 days silent, due today) and
+    # names the expression
+    assert message.what_happened(alert) == (
+        "no ping for 3 d, expected at 09:00 Europe/Riga (OnCalendar `Mon..Fri 09:00`), grace 10 min"
+    )
+    # And the schedule line says it is an OnCalendar schedule
+    assert message.schedule_text(check) == (
+        "OnCalendar `Mon..Fri 09:00` (Europe/Riga), grace 10 min"
+    )
+
+
 def test_failure_with_an_exit_status_names_the_status_and_the_likely_signal() -> None:
     # Given a job that was killed (exit status 137) after a 42 s run
     check = down_check(last_exit=137, last_duration_ms=42 * SECOND)

@@ -74,15 +74,17 @@ def colour(alert: Alert) -> int:
     return STATUS_COLOURS.get(alert.status, STATUS_COLOURS["paused"])
 
 
-def _schedule_name(check: Check) -> str:
-    return "OnCalendar" if check.kind == "oncalendar" else "cron"
+def _named_schedule(check: Check) -> str:
+    """ "cron `0 2 * * *`" or "OnCalendar `Mon..Fri 09:00`"."""
+    name = "OnCalendar" if check.kind == "oncalendar" else "cron"
+    return f"{name} `{check.schedule}`"
 
 
 def schedule_text(check: Check) -> str:
     """When pings are expected: "every 1 h, grace 10 min" or "cron `0 2 * * *` (Europe/Riga)..."."""
     grace = format_duration_s(check.grace_s)
     if check.kind != "simple":
-        return f"{_schedule_name(check)} `{check.schedule}` ({check.tz}), grace {grace}"
+        return f"{_named_schedule(check)} ({check.tz}), grace {grace}"
     return f"every {format_duration_s(check.timeout_s)}, grace {grace}"
 
 
@@ -128,11 +130,9 @@ def _no_ping(alert: Alert) -> str:
         local = datetime.fromtimestamp(due_ms / SECOND_MS, tz=zone(check.tz))
         at_local = datetime.fromtimestamp(alert.at_ms / SECOND_MS, tz=zone(check.tz))
     except DomainError:
-        named = f"{_schedule_name(check)} `{check.schedule}`"
-        return f"{silence}, expected by {named} ({check.tz}), grace {grace}"
+        return f"{silence}, expected by {_named_schedule(check)} ({check.tz}), grace {grace}"
     clock = f"{local:%H:%M}" if local.date() == at_local.date() else f"{local:%Y-%m-%d %H:%M}"
-    named = f"{_schedule_name(check)} `{check.schedule}`"
-    return f"{silence}, expected at {clock} {check.tz} ({named}), grace {grace}"
+    return f"{silence}, expected at {clock} {check.tz} ({_named_schedule(check)}), grace {grace}"
 
 
 def _never_finished(alert: Alert) -> str:
