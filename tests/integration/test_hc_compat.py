@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cronbeat import clock
 from tests.conftest import Aws
 from tests.integration.api_requests import BASE, RO_KEY, Api, api_event, send
 from tests.integration.ping_requests import PING_KEY, set_ping_key
@@ -238,3 +239,56 @@ def test_an_oncalendar_schedule_makes_a_scheduled_check(api: Api) -> None:
         400,
         "json validation error: schedule is not a valid expression",
     )
+
+
+RID_A = "0b7d3a52-1c44-4a0e-9a51-2f8f6d4f0a01"
+RID_B = "0b7d3a52-1c44-4a0e-9a51-2f8f6d4f0a02"
+T0_MS = 1_767_225_600_000
+
+
+def _ping_at(api: Api, monkeypatch: pytest.MonkeyPatch, at_s: float, target: str) -> None:
+    monkeypatch.setattr(clock, "now_ms", lambda: T0_MS + round(at_s * 1000))
+    assert api.ping(target).status == 200
+
+
+def test_overlapping_runs_each_get_a_duration_in_the_ping_list(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two runs of one check that overlap: a starts, b starts, a ends, b fails
+    check = api.create(name="overlap", timeout=3600)
+    uuid = check["uuid"]
+    _ping_at(api, monkeypatch, 0, f"{uuid}/start?rid={RID_A}")
+    _ping_at(api, monkeypatch, 10, f"{uuid}/start?rid={RID_B}")
+    _ping_at(api, monkeypatch, 30.004, f"{uuid}?rid={RID_A}")
+    _ping_at(api, monkeypatch, 45.5, f"{uuid}/fail?rid={RID_B}")
+    # When the pings are listed
+    pings = api.get(f"checks/{uuid}/pings/").json()["pings"]
+    # Then each finish measures its own run, rounded to hundredths as Healthchecks.io does
+    assert [(p["type"], p["rid"], p.get("duration")) for p in pings] == [
+        ("fail", RID_B, 35.5),
+        ("success", RID_A, 30.0),
+        ("start", RID_B, None),
+        ("start", RID_A, None),
+    ]
+    # And the check's last duration is that of the run that was open when the last finish came
+    assert api.get(f"checks/{uuid}").json()["last_duration"] == 35
+
+
+def test_a_success_without_rid_after_a_start_with_one_leaves_last_duration_unset(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a measured run, then a run started with a rid
+    check = api.create(name="mixed", timeout=3600)
+    uuid = check["uuid"]
+    _ping_at(api, monkeypatch, 0, f"{uuid}/start")
+    _ping_at(api, monkeypatch, 4, uuid)
+    assert api.get(f"checks/{uuid}").json()["last_duration"] == 4
+    _ping_at(api, monkeypatch, 10, f"{uuid}/start?rid={RID_A}")
+    # When a success without a rid arrives
+    _ping_at(api, monkeypatch, 20, uuid)
+    # Then the run is over, but neither the check nor the ping has a duration
+    shown = api.get(f"checks/{uuid}").json()
+    assert shown["started"] is False
+    assert "last_duration" not in shown
+    latest = api.get(f"checks/{uuid}/pings/").json()["pings"][0]
+    assert "duration" not in latest

@@ -12,7 +12,8 @@ def test_failure_has_a_read_free_plan_only_on_a_check_already_down() -> None:
     assert plan is not None
     assert plan.kind == "fail"
     assert plan.admits(make_check(status="down"))
-    assert plan.admits(make_check(status="down", last_start_ms=T0, last_start_rid="r1"))
+    assert plan.admits(make_check(status="down", last_start_ms=T0))
+    assert not plan.admits(make_check(status="down", last_start_ms=T0, last_start_rid="r1"))
     assert not plan.admits(make_check(status="up"))
     assert not plan.admits(make_check(status="paused"))
 
@@ -25,13 +26,15 @@ def test_failure_with_rid_needs_its_own_run_or_none_open() -> None:
     assert not plan.admits(make_check(status="down", last_start_ms=T0, last_start_rid="r2"))
 
 
-def test_plain_success_needs_an_up_check_and_closes_any_open_run() -> None:
+def test_plain_success_needs_an_up_check_and_no_run_open_with_a_rid() -> None:
+    # A success without a rid ends a run started with one, but measures nothing across runs,
+    # which the general path decides.
     plan = fast_path(Ping.success())
     assert plan is not None
     assert plan.kind == "success"
     assert plan.admits(make_check(status="up"))
     assert plan.admits(make_check(status="up", last_start_ms=T0))
-    assert plan.admits(make_check(status="up", last_start_ms=T0, last_start_rid="r1"))
+    assert not plan.admits(make_check(status="up", last_start_ms=T0, last_start_rid="r1"))
     assert not plan.admits(make_check(status="new"))
     assert not plan.admits(make_check(status="down"))
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from cronbeat.domain.machine import apply_ping, classify, keywords
+from cronbeat.domain.machine import apply_ping, classify, keywords, run_durations
 from cronbeat.domain.model import Flip, Ping
+from cronbeat.store.history import PingRecord
 from tests.unit.checks import MINUTE, SECOND, T0, make_check
 
 
@@ -55,11 +56,22 @@ def test_success_with_the_start_rid_closes_the_run_and_measures_it() -> None:
     assert outcome.check.last_start_rid is None
 
 
-def test_finish_without_rid_closes_any_open_run() -> None:
-    check = make_check(status="up", last_start_ms=T0, last_start_rid="r1")
+def test_finish_without_rid_measures_a_run_started_without_one() -> None:
+    check = make_check(status="up", last_start_ms=T0)
     outcome = apply_ping(check, Ping.exit_code(0), T0 + 5 * SECOND)
     assert outcome.duration_ms == 5 * SECOND
+    assert outcome.check.last_duration_ms == 5 * SECOND
     assert not outcome.check.started
+
+
+def test_success_without_rid_ends_a_run_started_with_one_but_measures_nothing() -> None:
+    # Healthchecks.io: after a start with a rid, a success without one clears last_start and
+    # leaves last_duration unset.
+    check = make_check(status="up", last_start_ms=T0, last_start_rid="r1", last_duration_ms=9000)
+    outcome = apply_ping(check, Ping.exit_code(0), T0 + 5 * SECOND)
+    assert not outcome.check.started
+    assert outcome.duration_ms is None
+    assert outcome.check.last_duration_ms is None
 
 
 def test_success_with_another_rid_leaves_the_start_open() -> None:
@@ -254,3 +266,44 @@ def test_body_filter_start_keyword_opens_a_run() -> None:
 def test_keyword_list_ignores_blanks_and_spaces() -> None:
     assert keywords(" a, ,b ,") == ["a", "b"]
     assert keywords("") == []
+
+
+def _listed(*pings: tuple[str, str | None, int]) -> list[PingRecord]:
+    """History records, newest first, from (kind, rid, seconds after T0) given oldest first."""
+    records = [
+        PingRecord(n=n, at_ms=T0 + s * SECOND, kind=k, rid=r)
+        for n, (k, r, s) in enumerate(pings, 1)
+    ]
+    return records[::-1]
+
+
+def test_overlapping_runs_each_get_their_duration_from_their_own_start() -> None:
+    # Given two runs that overlap: a starts, b starts, a finishes, b finishes
+    listed = _listed(("start", "a", 0), ("start", "b", 10), ("success", "a", 30), ("fail", "b", 45))
+    # When the listing pairs finishes with starts by rid
+    durations = run_durations(listed)
+    # Then each finish measures from its own start (positions are newest first)
+    assert durations == {0: 35 * SECOND, 1: 30 * SECOND}
+
+
+def test_a_finish_pairs_only_with_a_start_no_earlier_finish_of_its_rid_closed() -> None:
+    listed = _listed(("start", None, 0), ("success", None, 5), ("success", None, 60))
+    assert run_durations(listed) == {1: 5 * SECOND, 0: None}
+
+
+def test_a_finish_without_rid_does_not_pair_with_a_start_that_had_one() -> None:
+    listed = _listed(("start", "a", 0), ("success", None, 5), ("log", None, 6), ("ign", "a", 7))
+    assert run_durations(listed) == {}
+
+
+def test_a_finish_whose_start_is_not_listed_keeps_its_stored_duration() -> None:
+    listed = _listed(("success", "a", 5), ("start", "b", 6))
+    assert 1 not in run_durations(listed)
+
+
+def test_a_run_longer_than_72_hours_is_not_measured() -> None:
+    hours = 3600
+    listed = _listed(("start", "a", 0), ("success", "a", 72 * hours))
+    assert run_durations(listed) == {0: None}
+    almost = _listed(("start", "a", 0), ("success", "a", 72 * hours - 1))
+    assert run_durations(almost) == {0: (72 * hours - 1) * SECOND}

@@ -126,7 +126,7 @@ def ping_out(check: Check, ping: PingRecord, view: View) -> PingOut:
         method=ping.method,
         ua=ping.ua,
         rid=ping.rid,
-        duration=ping.duration_ms / SECOND_MS if ping.duration_ms is not None else None,
+        duration=round(ping.duration_ms / SECOND_MS, 2) if ping.duration_ms is not None else None,
         body_url=body_url,
         exit_status=ping.exit_status,
     )

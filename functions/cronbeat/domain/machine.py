@@ -7,8 +7,9 @@ thresholds, a run-time limit and re-alerts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 from cronbeat.domain.model import (
     SECOND_MS,
@@ -52,19 +53,20 @@ def classify(check: Check, ping: Ping) -> StoredKind:
 
 
 def _close_run(check: Check, ping: Ping, kind: StoredKind, at_ms: int) -> tuple[Check, int | None]:
-    """Close the open run when this finish belongs to it; return the run's duration if it closed.
+    """Close the open run when this finish ends it; return the run's duration if it was its own.
 
-    A finish with the start's rid (or with no rid) closes it and yields a duration. A failure with
-    another rid closes it too, since that run is over either way; a success with another rid
+    As Healthchecks.io does: a finish with the start's rid (both None counts) closes the run and
+    yields a duration. A failure with another rid, or a success with none, also ends the run, but
+    a duration across two runs would be a guess, so there is none. A success with another rid
     belongs to a different run and leaves the start open.
     """
     if check.last_start_ms is None:
         return check, None
-    if ping.rid is None or ping.rid == check.last_start_rid:
-        closed = replace(check, last_start_ms=None, last_start_rid=None)
-        return closed, at_ms - check.last_start_ms
-    if kind == "fail":
-        return replace(check, last_start_ms=None, last_start_rid=None), None
+    ended = replace(check, last_start_ms=None, last_start_rid=None)
+    if ping.rid == check.last_start_rid:
+        return ended, at_ms - check.last_start_ms
+    if kind == "fail" or ping.rid is None:
+        return ended, None
     return check, None
 
 
@@ -159,7 +161,7 @@ def _evaluate_down(check: Check, at_ms: int, started: bool) -> Evaluation:
     return Evaluation("down", started, replace(check, last_alert_ms=at_ms), reminder=True)
 
 
-RunGuard = Literal["rid_open", "rid_open_or_none"]
+RunGuard = Literal["rid_open", "rid_open_or_none", "no_rid_open"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +180,7 @@ class FastPath:
     """The ping is not a POST, so the check must not be limited to POST."""
     no_body_filter: bool
     run: RunGuard | None
-    """For finishes: a run open with this ping's rid, or that or none (None: don't care)."""
+    """For finishes: a run open with this ping's rid; that or none; no run open with a rid."""
     rid: str | None
 
     def admits(self, check: Check) -> bool:
@@ -195,6 +197,8 @@ class FastPath:
             return check.last_start_ms is not None and check.last_start_rid == self.rid
         if self.run == "rid_open_or_none":
             return check.last_start_ms is None or check.last_start_rid == self.rid
+        if self.run == "no_rid_open":
+            return check.last_start_rid is None
         return True
 
 
@@ -211,11 +215,12 @@ def fast_path(ping: Ping) -> FastPath | None:
         return FastPath("start", None, not_post, False, None, None)
     if ping.action == "log":
         return FastPath("log", None, not_post, False, None, None)
-    # Without a rid a finish closes whatever run is open; with one, only its own run.
+    # A finish closes its own run here: with a rid, the run open with it; without one, a run
+    # started without one. Ending another's run leaves no duration, so that takes the general path.
     if ping.action == "success":
-        run: RunGuard | None = "rid_open" if ping.rid is not None else None
+        run: RunGuard = "rid_open" if ping.rid is not None else "no_rid_open"
         return FastPath("success", "up", not_post, not ping.explicit, run, ping.rid)
-    run = "rid_open_or_none" if ping.rid is not None else None
+    run = "rid_open_or_none" if ping.rid is not None else "no_rid_open"
     return FastPath("fail", "down", not_post, False, run, ping.rid)
 
 
@@ -259,3 +264,41 @@ def down_since(check: Check, flip: Flip | None, previous_since_ms: int | None) -
     if flip is not None and flip.old == "down":
         return previous_since_ms
     return None
+
+
+RUN_PAIRING_LIMIT_MS = 72 * 3600 * SECOND_MS
+"""A finish further than this from its start is not given a duration (Healthchecks.io's limit)."""
+
+
+class RunPing(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def rid(self) -> str | None: ...
+    @property
+    def at_ms(self) -> int: ...
+
+
+def run_durations(newest_first: Sequence[RunPing]) -> dict[int, int | None]:
+    """Each finish's run duration, found by its rid among the pings listed, keyed by position.
+
+    The check item remembers one open run, so when runs overlap the earlier finish was stored
+    without a duration; its start is still in the history. A finish pairs with the latest start
+    of the same rid (no rid pairs with no rid) that no finish of that rid has closed. Finishes
+    whose start is not among the pings are left out, so the stored duration stands for them.
+    """
+    starts: dict[str | None, int | None] = {}
+    durations: dict[int, int | None] = {}
+    for position in range(len(newest_first) - 1, -1, -1):
+        ping = newest_first[position]
+        if ping.kind == "start":
+            starts[ping.rid] = ping.at_ms
+        elif ping.kind in ("success", "fail"):
+            if ping.rid in starts:
+                start_ms = starts[ping.rid]
+                took = None if start_ms is None else ping.at_ms - start_ms
+                durations[position] = (
+                    took if took is not None and took < RUN_PAIRING_LIMIT_MS else None
+                )
+            starts[ping.rid] = None
+    return durations

@@ -130,7 +130,12 @@ class CheckService:
 
     def pings(self, reference: str, *, limit: int) -> tuple[Check, list[PingRecord]]:
         check = self.get(reference)
-        return check, self._stores.history.pings(check.id, limit=limit)
+        pings = self._stores.history.pings(check.id, limit=limit)
+        paired = machine.run_durations(pings)
+        return check, [
+            replace(ping, duration_ms=paired[position]) if position in paired else ping
+            for position, ping in enumerate(pings)
+        ]
 
     def ping_body(self, reference: str, n: str) -> bytes:
         """The stored body of the check's ping number `n`; 404 when there is none."""

@@ -117,6 +117,8 @@ def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
             f"(attribute_not_exists({last_start})"
             f" OR {last_start_rid} = {x.value('rid', plan.rid or '')})"
         )
+    elif plan.run == "no_rid_open":
+        conditions.append(f"attribute_not_exists({last_start_rid})")
 
     zero, one, now = x.value("zero", 0), x.value("one", 1), x.value("now", at_ms)
     sets = [
