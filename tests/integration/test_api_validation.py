@@ -12,7 +12,7 @@ from tests.integration.api_requests import RO_KEY, Api
 SMOKE = [
     ({"name": 5}, "name is not a string"),
     ({"timeout": 59}, "timeout is too small"),
-    ({"schedule": "61 * * * *"}, "schedule is not a valid cron expression"),
+    ({"schedule": "61 * * * *"}, "schedule is not a valid cron or OnCalendar expression"),
     ({"unique": ["name", "desc"]}, "an item in 'unique' has unexpected value"),
 ]
 """One field of each kind of refusal; tests/unit/test_check_spec_wording has every field."""

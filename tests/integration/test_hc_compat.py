@@ -237,8 +237,67 @@ def test_an_oncalendar_schedule_makes_a_scheduled_check(api: Api) -> None:
     refused = api.post("checks/", {"schedule": "Mon..Fry 09:00"})
     assert (refused.status, refused.error) == (
         400,
-        "json validation error: schedule is not a valid expression",
+        "json validation error: schedule is not a valid cron or OnCalendar expression",
     )
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "bad-expression",
+        "* * * * * *",
+        "* invalid *",
+        "1,2 61 * * *",
+        "0 0 31 2 *",
+        "Surprise 12:34",
+        "12:34 Europe/surprise",
+        "12:34\nsurprise",
+    ],
+)
+def test_a_schedule_healthchecks_io_rejects_is_rejected_and_changes_nothing(
+    api: Api, schedule: str
+) -> None:
+    # Given a cron check
+    check = api.create(name="cron", schedule="5 * * * *", grace=60)
+    # When an update or a create sends a schedule that never fires or does not parse
+    updated = api.post(f"checks/{check['uuid']}", {"schedule": schedule})
+    created = api.post("checks/", {"name": "other", "schedule": schedule})
+    # Then both are 400 in Healthchecks.io's one wording for cron and OnCalendar alike
+    expected = (400, "json validation error: schedule is not a valid cron or OnCalendar expression")
+    assert (updated.status, updated.error) == expected
+    assert (created.status, created.error) == expected
+    # And the check keeps its schedule, and no check was made
+    assert api.get(f"checks/{check['uuid']}").json()["schedule"] == "5 * * * *"
+    assert [c["name"] for c in api.get("checks/").json()["checks"]] == ["cron"]
+
+
+def test_a_schedule_over_100_characters_is_too_long(api: Api) -> None:
+    reply = api.post("checks/", {"schedule": "1," * 100 + "1 * * * *"})
+    assert (reply.status, reply.error) == (400, "json validation error: schedule is too long")
+
+
+@pytest.mark.parametrize(
+    ("legacy", "current"),
+    [("Europe/Kiev", "Europe/Kyiv"), ("UCT", "Etc/UTC"), ("CET", "Europe/Brussels")],
+)
+def test_a_legacy_time_zone_is_stored_under_its_current_name(
+    api: Api, legacy: str, current: str
+) -> None:
+    # When a check is created, and another updated, with a zone's legacy name
+    created = api.create(name="made", schedule="* * * * *", tz=legacy, grace=60)
+    other = api.create(name="moved", schedule="* * * * *", tz="Europe/Riga", grace=60)
+    updated = api.post(f"checks/{other['uuid']}", {"tz": legacy}).json()
+    # Then both are stored and shown under the current name
+    assert (created["tz"], updated["tz"]) == (current, current)
+    assert api.get(f"checks/{created['uuid']}").json()["tz"] == current
+
+
+@pytest.mark.parametrize("kept", ["Europe/Oslo", "UTC", "Etc/UTC", "America/New_York"])
+def test_a_current_time_zone_name_is_stored_as_given(api: Api, kept: str) -> None:
+    # Europe/Oslo is a link in tzdata's data since 2022, but zone.tab lists it: it is no
+    # legacy name, and a user in Oslo keeps seeing Oslo
+    created = api.create(name="here", schedule="* * * * *", tz=kept, grace=60)
+    assert created["tz"] == kept
 
 
 RID_A = "0b7d3a52-1c44-4a0e-9a51-2f8f6d4f0a01"

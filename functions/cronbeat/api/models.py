@@ -24,10 +24,11 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from cronbeat import runtime
+from cronbeat.api.timezones import current_name
 from cronbeat.domain.channel import ChannelKind
 from cronbeat.domain.errors import DomainError
 from cronbeat.domain.model import MAX_PERIOD_S, MAX_SLUG_LENGTH, slug_from_name
-from cronbeat.domain.schedule import schedule_kind, validate_schedule, zone
+from cronbeat.domain.schedule import validate_schedule, zone
 
 SLUG_PATTERN = "^[a-z0-9-_]*$"
 UniqueField = Literal["name", "slug", "tags", "timeout", "grace"]
@@ -144,12 +145,7 @@ class CheckSpec(BaseModel):
             try:
                 validate_schedule(value)
             except DomainError:
-                # Healthchecks.io's wording: "cron expression" only for what reads as cron.
-                if schedule_kind(value) == "cron":
-                    raise PydanticCustomError(
-                        "cron_syntax", "not a valid cron expression"
-                    ) from None
-                raise PydanticCustomError("oncalendar_syntax", "not a valid expression") from None
+                raise PydanticCustomError("cron_syntax", "not a valid schedule") from None
         return value
 
     @field_validator("tz")
@@ -160,6 +156,7 @@ class CheckSpec(BaseModel):
                 zone(value)
             except DomainError:
                 raise PydanticCustomError("tz_syntax", "is not a valid timezone") from None
+            return current_name(value)
         return value
 
     def given(self, name: str) -> bool:
