@@ -137,6 +137,26 @@ def test_every_api_reply_carries_the_cors_headers(api: Api, origin: str | None) 
         assert reply.headers["access-control-max-age"] == "600"
 
 
+@pytest.mark.parametrize("suffix", ["", "/start", "/fail", "/0"])
+def test_a_ping_preflight_is_answered_and_records_nothing(aws: Aws, api: Api, suffix: str) -> None:
+    # Given a check, and a browser about to POST a ping with a JSON body from another origin
+    set_ping_key(aws)
+    check = api.create(name="from-a-page", slug="from-a-page", timeout=3600)
+    headers = {"origin": "https://a.test", "access-control-request-method": "POST"}
+    # When it sends the preflight, to the uuid URL and to the slug URL
+    by_uuid = send(api_event("OPTIONS", f"/ping/{check['uuid']}{suffix}", headers=headers))
+    by_slug = send(api_event("OPTIONS", f"/ping/{PING_KEY}/from-a-page{suffix}", headers=headers))
+    # Then both are 204 with the ping methods allowed, and neither counts as a ping
+    for reply in (by_uuid, by_slug):
+        assert (reply.status, reply.text) == (204, "")
+        assert reply.headers["access-control-allow-origin"] == "*"
+        assert reply.headers["access-control-allow-methods"] == "GET, POST, HEAD, OPTIONS"
+    shown = api.get(f"checks/{check['uuid']}").json()
+    assert (shown["n_pings"], shown["status"]) == (0, "new")
+    # And a method that is neither a ping nor a preflight is still refused
+    assert send(api_event("PUT", f"/ping/{check['uuid']}")).status == 405
+
+
 def test_cors_methods_are_the_routes_own(api: Api) -> None:
     # Given a check, whose URL takes GET, POST and DELETE
     check = api.create(name="x")

@@ -15,6 +15,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+from cronbeat.api.cors import allow_header
+
 PROBLEM = {
     "string_too_long": "is too long",
     "too_long": "is too long",
@@ -82,10 +84,6 @@ class MethodNotAllowed(ApiError):
     def __init__(self, allowed: list[str]) -> None:
         super().__init__(405, "method not allowed")
         self.allowed = allowed
-
-
-def allow_header(allowed: list[str]) -> str:
-    return ", ".join([*allowed, "OPTIONS"])
 
 
 def _subject(loc: Sequence[Any]) -> str:

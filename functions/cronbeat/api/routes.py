@@ -16,8 +16,8 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from cronbeat import runtime
+from cronbeat.api import cors
 from cronbeat.api.auth import authorized, request_view
-from cronbeat.api.errors import allow_header
 from cronbeat.api.models import (
     ChannelCreated,
     ChannelDeliveryList,
@@ -69,11 +69,6 @@ def allowed_methods(path: str) -> list[str]:
     return sorted(m for rule, ms in _methods.items() if _patterns[rule].match(path) for m in ms)
 
 
-CORS_ALLOWED_HEADERS = ["X-Api-Key"]
-CORS_MAX_AGE_S = 600
-"""What Healthchecks.io's `cors` decorator allows; Powertools' preflight reply uses them too."""
-
-
 def cors_headers(path: str) -> dict[str, str]:
     """Healthchecks.io's CORS headers for an API route's every reply, with or without an Origin.
 
@@ -81,14 +76,7 @@ def cors_headers(path: str) -> dict[str, str]:
     is not an API route and gets none.
     """
     allowed = allowed_methods(path) if path.startswith("/api/") else []
-    if not allowed:
-        return {}
-    return {
-        "Access-Control-Allow-Origin": "*",
-        "Access-Control-Allow-Headers": ", ".join(CORS_ALLOWED_HEADERS),
-        "Access-Control-Allow-Methods": allow_header(allowed),
-        "Access-Control-Max-Age": str(CORS_MAX_AGE_S),
-    }
+    return cors.cors_headers(allowed) if allowed else {}
 
 
 def _checks() -> CheckService:

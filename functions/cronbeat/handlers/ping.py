@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from cronbeat import clock, runtime
 from cronbeat.api import ping_protocol as protocol
+from cronbeat.api.cors import cors_headers
 from cronbeat.service.ping import default_service
 
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
@@ -47,7 +48,14 @@ def _count_failure_ping() -> None:
         pass
 
 
-@app.route("/ping/.+", method=["GET", "POST", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@app.route("/ping/.+", method=["OPTIONS"])
+def preflight() -> Response[str]:
+    """A browser's CORS preflight: answered, and never recorded as a ping."""
+    headers = {**cors_headers(list(protocol.METHODS)), "Cache-Control": NEVER_CACHE}
+    return Response(status_code=204, content_type="text/plain", body="", headers=headers)
+
+
+@app.route("/ping/.+", method=["GET", "POST", "HEAD", "PUT", "PATCH", "DELETE"])
 def ping() -> Response[str]:
     event = app.current_event
     try:
