@@ -113,6 +113,8 @@ class PingApi(Construct):
         # index), and open a test alert's delivery record (UpdateItem).
         storage.grant_events(self.management.role, "BatchGetItem", "UpdateItem")
         storage.grant_delivery_listing(self.management.role)
+        # Public badges: a check's badge finds it through the badge index.
+        storage.grant_badge_lookup(self.management.role)
 
         pings = integrations.HttpLambdaIntegration("Pings", self.ping.function)
         management = integrations.HttpLambdaIntegration("Management", self.management.function)
@@ -123,6 +125,13 @@ class PingApi(Construct):
             path="/api/{proxy+}", methods=[apigwv2.HttpMethod.ANY], integration=management
         )
         self.http_api.add_routes(path="/", methods=[apigwv2.HttpMethod.GET], integration=management)
+        # Status badges are public: their URLs carry a signature or a random key instead.
+        for badges in ("/badge/{proxy+}", "/b/{proxy+}"):
+            self.http_api.add_routes(
+                path=badges,
+                methods=[apigwv2.HttpMethod.GET, apigwv2.HttpMethod.OPTIONS],
+                integration=management,
+            )
         acknowledge(
             self.http_api,
             "APIG4",

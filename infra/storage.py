@@ -9,6 +9,7 @@ from constructs import Construct
 
 from cronbeat.store.events import CHANNEL_PK
 from cronbeat.store.tables import (
+    BADGE_INDEX,
     CHECKS,
     DELIVERIES_INDEX,
     EVENTS,
@@ -83,6 +84,10 @@ class Storage(Construct):
     def grant_delivery_listing(self, role: iam.IRole) -> None:
         """Query the events table's deliveries index (a channel's recent deliveries)."""
         _grant(role, ("Query",), f"{self.events.table_arn}/index/{DELIVERIES_INDEX}")
+
+    def grant_badge_lookup(self, role: iam.IRole) -> None:
+        """Query the checks table's KEYS_ONLY badge index, and nothing else through it."""
+        _grant(role, ("Query",), f"{self.checks.table_arn}/index/{BADGE_INDEX}")
 
     def grant_slug_lookup(self, role: iam.IRole) -> None:
         """Query the checks table's KEYS_ONLY slug index, and nothing else through it."""

@@ -16,16 +16,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from cronbeat import clock, runtime
 from cronbeat.store.events import CHANNEL_PK
 from cronbeat.store.project import ProjectStore
-from cronbeat.store.tables import DELIVERIES_INDEX, SLUG_INDEX
+from cronbeat.store.tables import BADGE_INDEX, DELIVERIES_INDEX, SLUG_INDEX
 from tests.conftest import Aws
 from tests.infra.conftest import Synth
-from tests.integration.api_requests import Api, seed_keys
+from tests.integration.api_requests import Api, api_event, seed_keys, send
 from tests.integration.outbox import (
     HOUR,
     DeliveryQueueDriver,
@@ -48,6 +49,7 @@ HANDLERS = (PING, API, SCANNER, NOTIFIER, DELIVERER)
 
 CHECKS = "checks"
 SLUGS = f"checks/index/{SLUG_INDEX}"
+BADGES = f"checks/index/{BADGE_INDEX}"
 EVENTS = "events"
 CHANNELS = f"events[pk={CHANNEL_PK}]"
 """The events table's channel partition: a Query granted only with that leading key."""
@@ -76,6 +78,7 @@ EXPECTED: dict[str, set[Grant]] = {
             for a in ("GetItem", "Query", "PutItem", "DeleteItem", "BatchGetItem", "UpdateItem")
         ),
         ("dynamodb:Query", DELIVERIES),
+        ("dynamodb:Query", BADGES),
         ("sqs:SendMessage", QUEUE),
     },
     SCANNER: {
@@ -142,6 +145,7 @@ def _names(synth: Synth) -> dict[str, str]:
     names = {
         json.dumps(checks_arn): CHECKS,
         json.dumps({"Fn::Join": ["", [checks_arn, f"/index/{SLUG_INDEX}"]]}): SLUGS,
+        json.dumps({"Fn::Join": ["", [checks_arn, f"/index/{BADGE_INDEX}"]]}): BADGES,
         json.dumps(events_arn): EVENTS,
         json.dumps({"Fn::GetAtt": [events, "StreamArn"]}): "events stream",
         json.dumps({"Ref": one("AWS::SNS::Topic", "Alerts")}): TOPIC,
@@ -376,6 +380,11 @@ def _run_the_monitor(aws: Aws, recorder: Recorder, receiver_url: str) -> None:
         with_body = next(p["n"] for p in pings if p["type"] == "fail")
         _ok(api.get(f"checks/{check['uuid']}/pings/{with_body}/body"))
         _ok(api.get(f"checks/{check['uuid']}/flips/"))
+        # The public badges: every tag's (a project item read and a scan), and the check's
+        # (the badge index).
+        badges = _ok(api.get("badges/"))["badges"]
+        for url in (badges["*"]["json"], check["badge_url"]):
+            _ok(send(api_event("GET", urlsplit(url).path)))
         _ok(api.get("channels/"))
         _ok(api.get(f"channels/{ops['id']}"))
         _ok(api.post(f"channels/{ops['id']}", {"name": "ops-2", "rotate_secret": True}))

@@ -94,10 +94,15 @@ def api_event(
         },
         "isBase64Encoded": False,
     }
-    for prefix in ("/api/", "/ping/"):
+    for prefix, routed in (
+        ("/api/", "ANY"),
+        ("/ping/", "ANY"),
+        ("/badge/", method),
+        ("/b/", method),
+    ):
         if path.startswith(prefix):
             event["pathParameters"] = {"proxy": path.removeprefix(prefix)}
-            event["routeKey"] = event["requestContext"]["routeKey"] = f"ANY {prefix}{{proxy+}}"
+            event["routeKey"] = event["requestContext"]["routeKey"] = f"{routed} {prefix}{{proxy+}}"
     if query:
         # API Gateway joins repeated parameters with commas.
         event["queryStringParameters"] = {

@@ -78,7 +78,7 @@ HEALTHCHECKS_FIELDS = {
     *("name", "slug", "tags", "desc", "grace", "n_pings", "status", "started", "last_ping"),
     *("next_ping", "manual_resume", "methods", "start_kw", "success_kw", "failure_kw"),
     *("filter_http_body", "filter_default_fail", "filter_subject", "filter_body"),
-    *("subject", "subject_fail"),
+    *("subject", "subject_fail", "badge_url"),
 }
 CRONBEAT_FIELDS = {"failure_threshold", "recovery_threshold", "max_runtime", "realert_every"}
 
@@ -89,7 +89,7 @@ def test_check_object_has_exactly_the_fields_each_key_may_see(
     # Given a simple check, and a cron check that has finished a run
     api.create(name="simple", timeout=3600)
     store_check(
-        aws, name="cron", kind="cron", schedule="0 2 * * *", tz="Europe/Riga",
+        aws, name="cron", kind="cron", schedule="0 2 * * *", tz="Europe/Riga", badge_key="b1",
         status="up", last_ping_ms=T0, last_duration_ms=5_000,
     )  # fmt: skip
     # When both are read with a read-write key and with a read-only key

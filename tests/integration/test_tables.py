@@ -5,14 +5,15 @@ from __future__ import annotations
 from tests.conftest import Aws
 
 
-def test_checks_table_has_a_keys_only_slug_index(aws: Aws) -> None:
+def test_checks_table_has_keys_only_slug_and_badge_indexes(aws: Aws) -> None:
     # Given tables built from the store's definition
     # When we describe the checks table
     table = aws.dynamodb.describe_table(TableName=aws.checks_table)["Table"]
-    # Then the slug index projects keys only, so pings never write to it
-    [index] = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "slug"
-    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    # Then the slug and badge indexes project keys only, so pings never write to them
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == ["badge", "slug"]
+    for index in indexes.values():
+        assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 

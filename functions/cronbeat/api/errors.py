@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from cronbeat.api.cors import allow_header
+from cronbeat.api.headers import allow_header
 
 PROBLEM = {
     "string_too_long": "is too long",

@@ -232,6 +232,7 @@ PRESENT_WHEN_SET = frozenset(
         "schedule",
         "tz",
         "unique_key",
+        "badge_url",
         "uuid",
         "ping_url",
         "update_url",
@@ -293,6 +294,9 @@ class CheckOut(Reply):
     resume_url: str | None = None
     channels: str | None = Field(default=None, description="Comma-separated channel ids.")
     unique_key: str | None = None
+    badge_url: str | None = Field(
+        default=None, description="The check's public two-state SVG badge (/b/3/… shows late)."
+    )
 
     @model_serializer(mode="wrap")
     def _leave_out_unset(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
@@ -325,6 +329,13 @@ class PingOut(Reply):
         if data.get("duration") is None:
             data.pop("duration", None)
         return data
+
+
+class BadgeList(Reply):
+    """Each tag's public badge URLs (and `*`'s, for every check), by Healthchecks.io's format
+    names: svg, json and shields, and their `3` forms, which also show late."""
+
+    badges: dict[str, dict[str, str]]
 
 
 class PingList(Reply):

@@ -15,10 +15,11 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from cronbeat import runtime
-from cronbeat.api import cors
+from cronbeat import clock, runtime
+from cronbeat.api import headers
 from cronbeat.api.auth import authorized, request_view
 from cronbeat.api.models import (
+    BadgeList,
     ChannelCreated,
     ChannelDeliveryList,
     ChannelList,
@@ -43,6 +44,7 @@ from cronbeat.api.shapes import (
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import MAX_PERIOD_S
 from cronbeat.service import channels
+from cronbeat.service.badges import Badge, BadgeService, split_file
 from cronbeat.service.checks import CheckService
 from cronbeat.service.notify import TEST_PK
 from cronbeat.store.queue import DeliveryQueue
@@ -60,13 +62,13 @@ def route(
 ) -> Callable[[Route], Route]:
     """Register a route on `on`; unless `key=False`, only a valid API key reaches it."""
     _methods.setdefault(rule, set()).add(method)
-    _patterns.setdefault(rule, re.compile("^" + re.sub(r"<\w+>", "[^/]+", rule) + "$"))
+    _patterns.setdefault(rule, re.compile("^" + re.sub(r"<\w+>", "[^/]+", re.escape(rule)) + "$"))
     middlewares = [authorized] if key else []
     return on.route(rule, method, middlewares=middlewares, **options)
 
 
 def allowed_methods(path: str) -> list[str]:
-    return sorted(m for rule, ms in _methods.items() if _patterns[rule].match(path) for m in ms)
+    return sorted({m for rule, ms in _methods.items() if _patterns[rule].match(path) for m in ms})
 
 
 def cors_headers(path: str) -> dict[str, str]:
@@ -75,8 +77,9 @@ def cors_headers(path: str) -> dict[str, str]:
     Its `cors` decorator adds them to answers, refusals and preflights alike; the dashboard page
     is not an API route and gets none.
     """
-    allowed = allowed_methods(path) if path.startswith("/api/") else []
-    return cors.cors_headers(allowed) if allowed else {}
+    public = path.startswith(("/api/", "/badge/", "/b/"))
+    allowed = allowed_methods(path) if public else []
+    return headers.cors_headers(allowed) if allowed else {}
 
 
 def _checks() -> CheckService:
@@ -260,3 +263,40 @@ def create_channel(spec: Annotated[ChannelSpec, Body()]) -> Response[ChannelCrea
 def remove_channel(channel_id: str) -> ChannelOut:
     now_ms = request_view(router).now_ms
     return channel_out(channels.delete_channel(runtime.stores(), channel_id, now_ms=now_ms))
+
+
+@route("GET", f"{V3}/badges/", summary="The public badge URLs of each tag, and of every check.")
+def list_badges() -> BadgeList:
+    stores = runtime.stores()
+    return BadgeList(badges=BadgeService(stores, now_ms=0).urls(request_view(router).base_url))
+
+
+def _badge(badge: Badge) -> Response[str]:
+    # As Healthchecks.io: never cached, so a README shows the status of now.
+    never = {"Cache-Control": headers.NEVER_CACHE}
+    return Response(200, badge.content_type, badge.body, headers=never)
+
+
+def _badges() -> BadgeService:
+    # Public: no key, so no caller's view; the time is all a badge needs.
+    return BadgeService(runtime.stores(), now_ms=clock.now_ms())
+
+
+# Each badge's last segment is "<name>.<format>", split at its last dot by the service: a route
+# parameter per side would let the name take all but the format's last letter.
+@route("GET", "/badge/<badge_key>/<signature>/<file>", key=False, include_in_schema=False)
+def tag_badge(badge_key: str, signature: str, file: str) -> Response[str]:
+    tag, fmt = split_file(file)
+    return _badge(_badges().for_tag(badge_key, signature, tag, fmt))
+
+
+@route("GET", "/badge/<badge_key>/<file>", key=False, include_in_schema=False)
+def all_checks_badge(badge_key: str, file: str) -> Response[str]:
+    signature, fmt = split_file(file)
+    return _badge(_badges().for_tag(badge_key, signature, None, fmt))
+
+
+@route("GET", "/b/<states>/<file>", key=False, include_in_schema=False)
+def check_badge(states: str, file: str) -> Response[str]:
+    badge_key, fmt = split_file(file)
+    return _badge(_badges().for_check(states, badge_key, fmt))

@@ -99,6 +99,8 @@ def check_out(check: Check, view: View) -> CheckOut:
         shown.schedule, shown.tz = check.schedule, check.tz
     else:
         shown.timeout = check.timeout_s
+    if check.badge_key:
+        shown.badge_url = f"{view.base_url}/b/2/{check.badge_key}.svg"
     if view.read_only:
         shown.unique_key = unique_key(check.id)
     else:

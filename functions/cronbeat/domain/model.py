@@ -124,6 +124,8 @@ class Check:
     channels: str = field(default="", metadata=kept(scanned=True))
     """Comma-separated channel ids that receive this check's alerts."""
     created_ms: int | None = field(default=None, metadata=kept(stored="created"))
+    badge_key: str = ""
+    """The random key of the check's public badge URL; it reveals nothing of the check's id."""
 
     @property
     def started(self) -> bool:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cronbeat import runtime
-from cronbeat.api import cors, dashboard, errors, openapi
+from cronbeat.api import dashboard, errors, headers, openapi
 from cronbeat.api.auth import request_view
 from cronbeat.api.errors import TEXT
 from cronbeat.api.requests import canonical_event
@@ -28,7 +28,9 @@ runtime.settings()  # at init: a bad environment fails the cold start, not a req
 logger = Logger()
 app = APIGatewayHttpResolver(
     enable_validation=True,
-    cors=CORSConfig(allow_origin="*", allow_headers=cors.ALLOWED_HEADERS, max_age=cors.MAX_AGE_S),
+    cors=CORSConfig(
+        allow_origin="*", allow_headers=headers.ALLOWED_HEADERS, max_age=headers.MAX_AGE_S
+    ),
 )
 app.include_router(router)
 errors.install(app, check_key=lambda: request_view(app), allowed_methods=allowed_methods)

@@ -16,10 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from cronbeat import clock, runtime
 from cronbeat.api import ping_protocol as protocol
-from cronbeat.api.cors import cors_headers
+from cronbeat.api.headers import NEVER_CACHE, cors_headers
 from cronbeat.service.ping import default_service
-
-NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 runtime.settings()  # at init: a bad environment fails the cold start, not a request
 logger = Logger()

@@ -1,7 +1,8 @@
 """A local stand-in for the HTTP API: requests become payload v2 events for the real handlers.
 
-Routes are the stack's: `ANY /ping/{proxy+}` to the ping function, `ANY /api/{proxy+}` and
-`GET /` to the API function, anything else 404 as API Gateway answers it. The event carries what
+Routes are the stack's: `ANY /ping/{proxy+}` to the ping function; `ANY /api/{proxy+}`, `GET /`
+and the badges' `GET` and `OPTIONS /badge/{proxy+}` and `/b/{proxy+}` to the API function;
+anything else 404 as API Gateway answers it. The event carries what
 API Gateway puts in it (lower-cased headers joined by commas, cookies apart, the X-Forwarded-*
 headers it adds, a base64 body unless the content type is text), and the reply goes back with
 exactly the status, headers and body the handler returned.
@@ -41,12 +42,21 @@ class Route:
     path_parameters: dict[str, str] | None = None
 
 
+BADGE_PREFIXES = ("/badge/", "/b/")
+"""The public badge routes: GET and OPTIONS only, as the stack routes them."""
+
+
 def route(method: str, path: str) -> Route | None:
     """The stack's route for a request, or None where API Gateway answers 404 itself."""
     for prefix, function in (("/ping/", PING), ("/api/", API)):
         if path.startswith(prefix) and len(path) > len(prefix):
             return Route(
                 function, f"ANY {prefix}{{proxy+}}", {"proxy": unquote(path[len(prefix) :])}
+            )
+    for prefix in BADGE_PREFIXES:
+        if path.startswith(prefix) and len(path) > len(prefix) and method in ("GET", "OPTIONS"):
+            return Route(
+                API, f"{method} {prefix}{{proxy+}}", {"proxy": unquote(path[len(prefix) :])}
             )
     if path == "/" and method == "GET":
         return Route(API, "GET /")

@@ -17,6 +17,7 @@ from cronbeat.api.errors import NOT_PAUSED, ApiError, BadRequest, MethodNotAllow
 from cronbeat.api.models import CheckSpec
 from cronbeat.api.shapes import unique_key
 from cronbeat.domain import machine
+from cronbeat.domain.badges import new_badge_key
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Flip
 from cronbeat.domain.schedule import schedule_kind
@@ -46,6 +47,12 @@ UNIQUE_FIELDS = {
 class Conflict(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(409, message)
+
+
+def with_badge_key(check: Check) -> Check:
+    """`check`, with a badge key if it has none: checks made before badges get one when the API
+    next changes them."""
+    return check if check.badge_key else replace(check, badge_key=new_badge_key())
 
 
 def resolve_channels(spec_channels: str, channels: list[Channel]) -> str:
@@ -194,9 +201,10 @@ class CheckService:
         if existing is not None:
             return self.update(existing.id, spec), False
         channels = self._channels(spec)
-        check = apply_spec(
-            Check(id=self._new_id(), created_ms=self._now_ms, status="new"), spec, channels
+        made = Check(
+            id=self._new_id(), created_ms=self._now_ms, status="new", badge_key=new_badge_key()
         )
+        check = apply_spec(made, spec, channels)
         self._stores.checks.create(check, self._ping_key(check))
         return check, True
 
@@ -223,6 +231,7 @@ class CheckService:
             after = change(before)
             if after is None or after == before:
                 return before
+            after = with_badge_key(after)
             self._stores.checks.write(
                 before, after, rev=rev, ping_key=self._ping_key(before, after)
             )
@@ -257,6 +266,7 @@ class CheckService:
             if decided is None:
                 return before
             after, flip = decided
+            after = with_badge_key(after)
             record = self._stores.history.flip(
                 after,
                 flip,

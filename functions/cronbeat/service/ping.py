@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from cronbeat import runtime
+from cronbeat.domain.badges import new_badge_key
 from cronbeat.domain.machine import FastPath, apply_ping, fast_path
 from cronbeat.domain.model import Check, Ping, PingOutcome, Sender, StoredKind
 from cronbeat.store.channels import ChannelStore
@@ -186,7 +187,14 @@ class PingService:
             return None
         channels = ",".join(channel.id for channel in self._channels.all())
         derived_id = str(uuid.uuid5(SLUG_CHECK_NAMESPACE, slug_key(ping_key, slug)))
-        check = Check(id=derived_id, name=slug, slug=slug, channels=channels, created_ms=at_ms)
+        check = Check(
+            id=derived_id,
+            name=slug,
+            slug=slug,
+            channels=channels,
+            created_ms=at_ms,
+            badge_key=new_badge_key(),
+        )
         try:
             self._checks.create(check, ping_key)
             return derived_id, True

@@ -23,7 +23,7 @@ from cronbeat.domain.model import SCANNED_FIELDS, STORED_NAMES, Check, Ping
 from cronbeat.store.codec import REVISION, Item, from_item, revision, slug_key, to_item
 from cronbeat.store.expressions import Expression, NewItem, lost_transaction
 from cronbeat.store.pages import items, pages
-from cronbeat.store.tables import SLUG_INDEX
+from cronbeat.store.tables import BADGE_INDEX, SLUG_INDEX
 
 _PROJECTED = (*(STORED_NAMES[field] for field in SCANNED_FIELDS), REVISION)
 _PROJECTION_NAMES = {f"#p{i}": attribute for i, attribute in enumerate(_PROJECTED)}
@@ -237,6 +237,17 @@ class CheckRepository:
             "ExpressionAttributeValues": {":key": {"S": slug_key(ping_key, slug)}},
         }
         return [item["id"]["S"] for item in items(self._db.query, request)]
+
+    def by_badge_key(self, badge_key: str) -> StoredCheck | None:
+        """The check whose public badge URL holds `badge_key`: one query on the badge index."""
+        request = {
+            "TableName": self._table,
+            "IndexName": BADGE_INDEX,
+            "KeyConditionExpression": "badge_key = :key",
+            "ExpressionAttributeValues": {":key": {"S": badge_key}},
+        }
+        ids = [item["id"]["S"] for item in items(self._db.query, request)]
+        return self.get(ids[0]) if len(ids) == 1 else None
 
     def update_fast(self, check_id: str, plan: FastPath, ping: Ping, at_ms: int) -> FastResult:
         """Apply `plan` with one conditional UpdateItem; hand back the new or the stored check.

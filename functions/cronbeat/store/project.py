@@ -1,22 +1,35 @@
-"""The project item (pk = sk = `project` in the events table): the ping key of slug URLs.
+"""The project item (pk = sk = `project` in the events table): the ping key of slug URLs, and
+the key and secret of tag badge URLs.
 
-A deployment is one project, so there is one ping key. It is random (22 URL-safe characters,
-128 bits) because it is all that stands between a slug URL and someone else's check.
+A deployment is one project, so there is one of each. The ping key is random (22 URL-safe
+characters, 128 bits) because it is all that stands between a slug URL and someone else's check.
+The badge secret signs tag badge URLs and never leaves the item.
 """
 
 from __future__ import annotations
 
 import secrets
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from cronbeat.store.events import PROJECT_PK
 
 PING_KEY_ATTRIBUTE = "ping_key"
+BADGE_KEY_ATTRIBUTE = "badge_key"
+BADGE_SECRET_ATTRIBUTE = "badge_secret"  # noqa: S105 (an attribute name)
 _KEY = {"pk": {"S": PROJECT_PK}, "sk": {"S": PROJECT_PK}}
 
 
 def new_ping_key() -> str:
     return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeKeys:
+    key: str
+    """Public: it names the project in tag badge URLs."""
+    secret: str
 
 
 class ProjectStore:
@@ -38,16 +51,36 @@ class ProjectStore:
         existing = self.ping_key()
         if existing is not None:
             return existing
-        key = new_ping_key()
-        try:
-            self._db.put_item(
-                TableName=self._table,
-                Item={**_KEY, "type": {"S": "project"}, PING_KEY_ATTRIBUTE: {"S": key}},
-                ConditionExpression="attribute_not_exists(pk)",
+        return self._ensure({PING_KEY_ATTRIBUTE: new_ping_key()})[PING_KEY_ATTRIBUTE]
+
+    def badge_keys(self) -> BadgeKeys:
+        """The badge key and secret, made together on first use."""
+        reply = self._db.get_item(TableName=self._table, Key=_KEY, ConsistentRead=True)
+        stored = {name: value["S"] for name, value in reply.get("Item", {}).items() if "S" in value}
+        if BADGE_KEY_ATTRIBUTE not in stored or BADGE_SECRET_ATTRIBUTE not in stored:
+            stored = self._ensure(
+                {
+                    BADGE_KEY_ATTRIBUTE: str(uuid.uuid4()),
+                    BADGE_SECRET_ATTRIBUTE: secrets.token_urlsafe(32),
+                }
             )
-        except self._db.exceptions.ConditionalCheckFailedException:
-            stored = self.ping_key()
-            if stored is None:
-                raise
-            return stored
-        return key
+        return BadgeKeys(stored[BADGE_KEY_ATTRIBUTE], stored[BADGE_SECRET_ATTRIBUTE])
+
+    def _ensure(self, fresh: dict[str, str]) -> dict[str, str]:
+        """Store each of `fresh` unless the item has it already; return what the item holds.
+
+        One UpdateItem: if_not_exists keeps what a concurrent caller stored, so every caller
+        gets the same values back.
+        """
+        names = {f"#a{i}": name for i, name in enumerate(fresh)}
+        sets = ["#type = :type"] + [f"{n} = if_not_exists({n}, :v{n[2:]})" for n in names]
+        values = {f":v{i}": {"S": value} for i, value in enumerate(fresh.values())}
+        reply = self._db.update_item(
+            TableName=self._table,
+            Key=_KEY,
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames={"#type": "type", **names},
+            ExpressionAttributeValues={":type": {"S": "project"}, **values},
+            ReturnValues="ALL_NEW",
+        )
+        return {name: value["S"] for name, value in reply["Attributes"].items() if "S" in value}

@@ -39,6 +39,10 @@ class TableSpec:
 SLUG_INDEX = "slug"
 """KEYS_ONLY GSI on `slug_key` ("<ping key>/<slug>"): pings never change it, nor write it."""
 
+BADGE_INDEX = "badge"
+"""KEYS_ONLY GSI on `badge_key`: a public badge URL finds its check without a scan. Pings
+never write the attribute, so they never write the index."""
+
 DELIVERIES_INDEX = "deliveries"
 """GSI of delivery records by `channel`, sorted by `sk` (`D#F#<flip ms>…`): a channel's recent
 deliveries, newest first. Sparse: no other item has a `channel` attribute."""
@@ -46,7 +50,10 @@ deliveries, newest first. Sparse: no other item has a `channel` attribute."""
 CHECKS = TableSpec(
     logical_name="Checks",
     key=Key(partition=("id", "S")),
-    indexes=(Index(SLUG_INDEX, Key(partition=("slug_key", "S"))),),
+    indexes=(
+        Index(SLUG_INDEX, Key(partition=("slug_key", "S"))),
+        Index(BADGE_INDEX, Key(partition=("badge_key", "S"))),
+    ),
 )
 
 EVENTS = TableSpec(

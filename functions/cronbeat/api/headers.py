@@ -1,9 +1,12 @@
-"""The CORS headers Healthchecks.io's `cors` decorator sends, for the API and ping routes.
+"""Reply headers the ping, API and badge routes share: Healthchecks.io's CORS headers (what
+its `cors` decorator sends) and its never-cache header.
 
 Standard library only, so the ping function can use it without importing the API's router.
 """
 
 from __future__ import annotations
+
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 ALLOWED_HEADERS = ["X-Api-Key"]
 MAX_AGE_S = 600
