@@ -236,6 +236,10 @@ def test_a_unique_key_url_only_reads(api: Api, method: str) -> None:
     assert (reply.status, reply.error) == (405, "method not allowed")
     assert reply.headers["allow"] == "GET, OPTIONS"
     assert api.get(f"checks/{check['uuid']}").json()["name"] == "x"
+    # And its CORS headers, on the refusal and on a read, allow only reading too
+    read = Api(key=RO_KEY).get(f"checks/{unique_key}")
+    for answered in (reply, read):
+        assert answered.headers["access-control-allow-methods"] == "GET, OPTIONS"
 
 
 def test_an_oncalendar_schedule_makes_a_scheduled_check(api: Api) -> None:

@@ -71,6 +71,9 @@ def allowed_methods(path: str) -> list[str]:
     return sorted({m for rule, ms in _methods.items() if _patterns[rule].match(path) for m in ms})
 
 
+_UNIQUE_KEY_CHECK = re.compile(rf"^{V3}/checks/[0-9a-f]{{40}}$")
+
+
 def cors_headers(path: str) -> dict[str, str]:
     """Healthchecks.io's CORS headers for an API route's every reply, with or without an Origin.
 
@@ -79,6 +82,8 @@ def cors_headers(path: str) -> dict[str, str]:
     """
     public = path.startswith(("/api/", "/badge/", "/b/"))
     allowed = allowed_methods(path) if public else []
+    if _UNIQUE_KEY_CHECK.match(path):
+        allowed = ["GET"]  # a unique_key URL only reads, as its 405 says
     return headers.cors_headers(allowed) if allowed else {}
 
 
