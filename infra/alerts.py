@@ -39,6 +39,18 @@ REDRIVE_RECEIVES = 3 * MAX_ATTEMPTS
 `MAX_ATTEMPTS`; this catches a message whose handling crashes every time."""
 
 
+def topic_key(scope: Construct, description: str) -> kms.Key:
+    """A customer-managed, rotated key for one of the stack's topics (`TopicKey` in `scope`)."""
+    return kms.Key(
+        scope,
+        "TopicKey",
+        description=description,
+        enable_key_rotation=True,
+        removal_policy=RemovalPolicy.DESTROY,
+        pending_window=Duration.days(7),
+    )
+
+
 class Alerts(Construct):
     def __init__(
         self,
@@ -54,14 +66,7 @@ class Alerts(Construct):
 
         # A customer-managed key: alarm actions fail on a topic under the AWS-managed SNS key,
         # whose policy cannot be changed to let CloudWatch use it.
-        self.key = kms.Key(
-            self,
-            "TopicKey",
-            description="cronbeat alerts topic",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY,
-            pending_window=Duration.days(7),
-        )
+        self.key = topic_key(self, "cronbeat alerts topic")
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublish",

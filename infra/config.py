@@ -11,6 +11,7 @@
 | `throttleBurst` | `500` | HTTP API stage burst; cron jobs all ping on the minute |
 | `scanSegments` | `4` | parallel Scan segments per sweep |
 | `minPeriod` | `60` | smallest timeout and grace, in seconds, the management API accepts |
+| `emailDomain` | none | take pings by email at `<uuid>@<domain>` via SES (docs/email-pings.md) |
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Node
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
 RETENTION_DAYS = {
@@ -88,6 +90,7 @@ class StackConfig:
     throttle_burst: int = 500
     scan_segments: int = 4
     min_period_s: int = 60
+    email_domain: str = ""
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -100,7 +103,11 @@ class StackConfig:
             raise ConfigError(
                 f"context logRetentionDays: {retention_days} is not one of {sorted(RETENTION_DAYS)}"
             )
+        email_domain = _text(node, "emailDomain").lower()
+        if email_domain and not DOMAIN.match(email_domain):
+            raise ConfigError(f"context emailDomain: {email_domain!r} is not a domain name")
         return cls(
+            email_domain=email_domain,
             alert_emails=_list(node, "alertEmail", EMAIL, "an email address"),
             alert_phones=_list(node, "alertSms", E164, "an E.164 phone number like +15555550100"),
             tracing=_flag(node, "tracing"),

@@ -11,6 +11,7 @@ from infra.alerts import Alerts
 from infra.api import PingApi
 from infra.bundling import function_code
 from infra.config import StackConfig
+from infra.email import InboundMail
 from infra.function import FunctionDefaults
 from infra.monitoring import Monitoring, Watched
 from infra.scanner import Scanner
@@ -51,6 +52,8 @@ class CronbeatStack(Stack):
         )
         # Test alerts go through the delivery queue like every other alert.
         alerts.deliveries.grant(api.management.role, "sqs:SendMessage")
+        if config.email_domain:
+            InboundMail(self, "InboundMail", domain=config.email_domain, ping=api.ping.function)
         scanner = Scanner(self, "Scanner", storage=storage, defaults=defaults)
         # Alert messages link to the check; the URL exists only once the API does.
         alerts.notifier.add_environment("CRONBEAT_BASE_URL", api.url)

@@ -120,3 +120,59 @@ def test_cdk_runs_the_app_with_the_pinned_cli() -> None:
     assert int(match.group(1)) == 2
     assert int(match.group(2)) >= 1148
     assert locked["packages"]["node_modules/aws-cdk"]["version"] == cli
+
+
+def test_an_email_domain_adds_an_encrypted_inbound_mail_path_to_the_ping_function(
+    tmp_path: Path,
+) -> None:
+    from aws_cdk import App
+    from infra.app import build
+
+    # Given the stack with an email domain, synthesized with its nag checks (not bundled)
+    app = App(
+        outdir=str(tmp_path),
+        context={"emailDomain": "Mon.Example.com", "aws:cdk:bundling-stacks": []},
+    )
+    stack = build(app)
+    # When it is synthesized (a nag error would fail the synth)
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    resources = template["Resources"]
+    # (a finding would have raised; the report lists plugins only when they found something)
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert all(not plugin.get("violations") for plugin in report["pluginReports"])
+
+    def of(kind: str) -> list[dict[str, Any]]:
+        return [r.get("Properties", {}) for r in resources.values() if r["Type"] == kind]
+
+    # Then one rule takes the domain's mail, scans it, and publishes it whole to a topic
+    [rule] = of("AWS::SES::ReceiptRule")
+    assert rule["Rule"]["Recipients"] == ["mon.example.com"]
+    assert rule["Rule"]["ScanEnabled"] is True
+    [action] = rule["Rule"]["Actions"]
+    assert action["SNSAction"]["Encoding"] == "Base64"
+    assert len(of("AWS::SES::ReceiptRuleSet")) == 1
+    # And that topic is encrypted and feeds the ping function
+    topic_id = action["SNSAction"]["TopicArn"]["Ref"]
+    assert "KmsMasterKeyId" in resources[topic_id]["Properties"]
+    [subscription] = [s for s in of("AWS::SNS::Subscription") if s["TopicArn"] == {"Ref": topic_id}]
+    assert subscription["Protocol"] == "lambda"
+    ping_id = subscription["Endpoint"]["Fn::GetAtt"][0]
+    assert resources[ping_id]["Properties"]["Handler"] == "cronbeat.handlers.ping.handler"
+    # And the outputs say how to activate the rule set
+    assert {"EmailPingRuleSet", "EmailPingAddress"} <= set(template["Outputs"])
+
+
+def test_without_an_email_domain_there_is_no_mail_path() -> None:
+    from aws_cdk import App, Stack
+    from infra.app import build
+
+    stack: Stack = build(App(context={"aws:cdk:bundling-stacks": []}))
+    kinds = {type(child).__name__ for child in stack.node.find_all()}
+    assert not {k for k in kinds if k.startswith("CfnReceiptRule")}
+
+
+def test_a_bad_email_domain_is_a_clear_error() -> None:
+    from infra.config import ConfigError
+
+    with pytest.raises(ConfigError, match="context emailDomain: 'not a domain'"):
+        _config({"emailDomain": "not a domain"})

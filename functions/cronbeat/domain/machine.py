@@ -30,9 +30,8 @@ def keywords(csv: str) -> list[str]:
     return [word.strip() for word in csv.split(",") if word.strip()]
 
 
-def _body_decides(check: Check, body: bytes) -> StoredKind:
-    """With filter_http_body on, the body picks the outcome: failure, then success, then start."""
-    text = body.decode("utf-8", errors="replace")
+def _text_decides(check: Check, text: str) -> StoredKind:
+    """With a keyword filter on, the text picks the outcome: failure, then success, then start."""
     for kind, csv in (("fail", check.failure_kw), ("success", check.success_kw)):
         if any(word in text for word in keywords(csv)):
             return kind  # type: ignore[return-value]
@@ -45,10 +44,15 @@ def classify(check: Check, ping: Ping) -> StoredKind:
     """The kind this ping is recorded as, after the check's pause, method and keyword filters."""
     if check.status == "paused" and check.manual_resume:
         return "ign"
+    if ping.mail is not None:
+        # As Healthchecks.io's mail handler: neither the method nor the HTTP body filter applies.
+        read = [ping.mail.subject] if check.filter_subject else []
+        read += [ping.mail.text] if check.filter_body else []
+        return _text_decides(check, "\n".join(read)) if read else ping.action
     if check.methods == "POST" and ping.method != "POST":
         return "ign"
     if check.filter_http_body and not ping.explicit:
-        return _body_decides(check, ping.body)
+        return _text_decides(check, ping.body.decode("utf-8", errors="replace"))
     return ping.action
 
 
@@ -210,6 +214,8 @@ def fast_path(ping: Ping) -> FastPath | None:
     the plan covers leaves a duration only when it closed a run. Other failures take the general
     path: they usually flip, and a read is cheap next to the alert that follows.
     """
+    if ping.mail is not None:
+        return None  # rare, and the email filters are not in the plans' conditions
     not_post = ping.method != "POST"
     if ping.action == "start":
         return FastPath("start", None, not_post, False, None, None)

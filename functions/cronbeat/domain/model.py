@@ -115,8 +115,7 @@ class Check:
     """Ping bodies sent over HTTP are matched against the keywords."""
     filter_subject: bool = field(default=False, metadata=kept(api="filter_subject"))
     filter_body: bool = field(default=False, metadata=kept(api="filter_body"))
-    """The subject and body of pings by email are matched against the keywords: kept as
-    Healthchecks.io keeps them, for when cronbeat takes pings by email."""
+    """The subject and body of pings by email are matched against the keywords."""
     success_kw: str = field(default="", metadata=kept(api="success_kw"))
     failure_kw: str = field(default="", metadata=kept(api="failure_kw"))
     start_kw: str = field(default="", metadata=kept(api="start_kw"))
@@ -166,6 +165,8 @@ class Ping:
     body: bytes = b""
     explicit: bool = False
     """The URL named the outcome (`/fail`, `/0`, `/start`...): keyword filters do not apply."""
+    mail: Mail | None = None
+    """Set for a ping by email: its subject and text, for the subject and body filters."""
 
     @classmethod
     def success(cls, *, rid: str | None = None, method: str = "GET", body: bytes = b"") -> Ping:
@@ -189,6 +190,14 @@ class Ping:
     ) -> Ping:
         """Exit status 0 is a success, anything above it a failure."""
         return cls("success" if status == 0 else "fail", status, rid, method, body, explicit=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """What the email filters read of a mail: its subject, and its text (plain, then HTML)."""
+
+    subject: str = ""
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

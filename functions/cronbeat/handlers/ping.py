@@ -1,4 +1,5 @@
-"""Ping endpoint: API Gateway HTTP API (payload v2), route `ANY /ping/{proxy+}`.
+"""Ping endpoint: API Gateway HTTP API (payload v2), route `ANY /ping/{proxy+}`; and, with an
+email domain, the inbound-mail topic's SNS records (`api/email_pings.py`).
 
 Every monitored job calls this, so it imports only what a ping needs (no Tracer: X-Ray would
 double the cost of a 1-minute check) and emits one custom metric, for failure pings only: the
@@ -94,4 +95,42 @@ def not_found(_: Exception) -> Response[str]:
     correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
 )
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if "Records" in event:
+        return _pings_by_email(event)
     return app.resolve(event, context)
+
+
+def _pings_by_email(event: dict[str, Any]) -> dict[str, Any]:
+    """Mails SES received, through the inbound-mail topic: each recipient's check is pinged.
+
+    A record that is not a readable mail is logged and dropped: retrying it would fail the same.
+    """
+    from pydantic import ValidationError
+
+    from cronbeat.api import email_pings
+
+    recorded = 0
+    try:
+        sns_records = email_pings.records(event)
+    except ValidationError:
+        logger.warning("event dropped: not an SNS notification")
+        return {"pings": 0}
+    limit = runtime.settings().ping_body_limit_bytes
+    for record in sns_records:
+        try:
+            pings = email_pings.read_record(record, body_limit_bytes=limit)
+        except email_pings.Unreadable as unreadable:
+            logger.warning("mail dropped: unreadable", extra={"reason": str(unreadable)})
+            continue
+        for mailed in pings:
+            done = default_service().record(
+                mailed.address, mailed.ping, mailed.sender, create=False, at_ms=clock.now_ms()
+            )
+            if done.kind == "fail":
+                _count_failure_ping()
+            logger.info(
+                "email ping",
+                extra={"outcome": done.outcome, "kind": done.kind, "check_id": done.check_id},
+            )
+            recorded += done.outcome == "recorded"
+    return {"pings": recorded}
