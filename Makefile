@@ -21,7 +21,9 @@ setup: .venv/.synced
 # on the servers they start (at most 5; `make test TEST_WORKERS=0` runs in one process).
 TEST_WORKERS ?= $(shell python3 -c 'import os; print(min(len(os.sched_getaffinity(0)) + 1, 5))')
 
+# The browser tests need Debian's chromium: installed here when missing and possible.
 test: setup
+	@.ci/ensure-chromium
 	$(PY) -m pytest --numprocesses=$(TEST_WORKERS)
 
 lint: setup
