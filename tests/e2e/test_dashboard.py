@@ -587,6 +587,23 @@ def test_a_wrong_key_is_refused_and_the_form_comes_back(watched: Watched) -> Non
     watched.assert_clean(allowed_errors=("status of 401",))
 
 
+def test_a_key_of_the_wrong_length_is_named_as_such_and_not_sent(watched: Watched) -> None:
+    # Given the key form
+    page = watched.page
+    page.goto(watched.origin + "/")
+    # When the user pastes a key with a character missing
+    page.get_by_label("API key").fill("x" * 31)
+    page.get_by_role("button", name="Open").click()
+    # Then the form says how long a key is, rather than the API's "missing api key"
+    expect(page.get_by_role("alert")).to_have_text(
+        "An API key is 32 characters; this one has 31.", use_inner_text=True
+    )
+    assert page.evaluate("sessionStorage.getItem('cronbeat.apiKey')") is None
+    # And nothing was sent to the API, and nothing went wrong in the page
+    assert [url for url in watched.requests if "/api/" in url] == []
+    assert watched.errors == []
+
+
 def test_fits_a_phone_screen(watched: Watched) -> None:
     # Given a phone-width screen
     watched.page.set_viewport_size({"width": 390, "height": 844})

@@ -241,7 +241,8 @@ def test_port_in_use_is_a_one_line_error() -> None:
     server.stderr.wait_closed(5)
     assert status == 1
     assert server.stderr.lines == [
-        f"cronbeat dev: port {port} on 127.0.0.1 is already in use (pick another with --port)"
+        f"cronbeat dev: port {port} on 127.0.0.1 is already in use"
+        ' (pick another: --port N, or make dev ARGS="--port N")'
     ]
 
 

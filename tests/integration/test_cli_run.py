@@ -144,6 +144,17 @@ def test_a_missing_command_is_127_and_a_fail_ping_with_the_error(monitor: FakeMo
     assert finish.body == b"[cronbeat: no-such-command-cronbeat-test: command not found]\n"
 
 
+def test_a_shell_command_line_given_as_one_word_is_pointed_at_sh_c(monitor: FakeMonitor) -> None:
+    # Given a command line quoted into one argument, as if cronbeat ran a shell
+    done = cronbeat(monitor.url, "--", "echo hi && false")
+    # Then it is 127 as any missing command, and the message says how to run it with a shell
+    assert done.returncode == 127
+    assert done.stderr == (
+        b"cronbeat: echo hi && false: command not found"
+        b" (for a shell command line: cronbeat run -- sh -c 'echo hi && false')\n"
+    )
+
+
 def test_a_file_that_is_not_executable_is_126(monitor: FakeMonitor, tmp_path: Path) -> None:
     # Given a script without the execute bit
     script = tmp_path / "backup.sh"
@@ -514,7 +525,7 @@ def test_pings_retry_only_what_may_pass_next_time(monitor: FakeMonitor) -> None:
     assert delays == [1.0, 2.0, 4.0]
     # And a 404 is not retried: it will not pass next time
     monitor.script(404)
-    with pytest.raises(PingFailed, match="HTTP 404"):
+    with pytest.raises(PingFailed, match=r"^no such check \(HTTP 404\): check the --uuid"):
         pinger.send(f"{monitor.url}/ping/{CHECK}")
     assert len(monitor.pings) == 5
     assert delays == [1.0, 2.0, 4.0]

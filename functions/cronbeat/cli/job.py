@@ -8,6 +8,8 @@ the way coreutils `timeout` kills it, and SIGINT, SIGTERM and SIGHUP are passed 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -26,6 +28,8 @@ NOT_EXECUTABLE_STATUS = 126  # what a POSIX shell exits with
 NOT_FOUND_STATUS = 127
 DRAIN_GRACE_S = 2.0
 _READ_CHUNK_BYTES = 65536
+_SHELL_LINE = re.compile(r"\s|&&|\|\||[|;<>$`]")
+"""What only a shell understands in a program name: spaces, pipes, redirections, `&&`."""
 _UTF8_CONTINUATION = range(0x80, 0xC0)
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
@@ -149,6 +153,9 @@ class Job:
         program = self.command[0]
         if isinstance(error, FileNotFoundError) and not _exists(program):
             what = "no such file" if os.sep in program else "command not found"
+            if _SHELL_LINE.search(program):
+                # One argument with spaces or shell syntax is a command line for a shell.
+                what += f" (for a shell command line: cronbeat run -- sh -c {shlex.quote(program)})"
             return JobResult(NOT_FOUND_STATUS, (self._complain(f"{program}: {what}"),))
         reason = (error.strerror or str(error)).lower()
         if isinstance(error, FileNotFoundError):

@@ -10,9 +10,11 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.client import HTTPException
 
 BACKOFF_BASE_S = 1.0
+NO_SUCH_CHECK = "no such check (HTTP 404): check the --uuid, or the slug and the ping key"
 RETRYABLE_STATUSES = frozenset({408, 429})
 
 
@@ -105,6 +107,10 @@ class Pinger:
             error.close()
             if error.code in RETRYABLE_STATUSES or error.code >= 500:
                 raise _Transient(f"HTTP {error.code}") from None
+            if error.code == HTTPStatus.NOT_FOUND:
+                raise PingFailed(
+                    "no such check (HTTP 404): check the --uuid, or the slug and ping key"
+                ) from None
             raise PingFailed(f"HTTP {error.code} {error.reason}".rstrip()) from None
         except (urllib.error.URLError, OSError, HTTPException) as error:
             raise _Transient(network_reason(error, self.timeout_s)) from None

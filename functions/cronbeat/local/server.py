@@ -416,11 +416,14 @@ def _base_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+_PORT_HINT = '--port N, or make dev ARGS="--port N"'
+
+
 def _listen_error(host: str, port: int, error: OSError) -> str:
     if error.errno == errno.EADDRINUSE:
-        return f"port {port} on {host} is already in use (pick another with --port)"
+        return f"port {port} on {host} is already in use (pick another: {_PORT_HINT})"
     if error.errno == errno.EACCES:
-        return f"not allowed to listen on port {port} (pick one above 1023 with --port)"
+        return f"not allowed to listen on port {port} (pick one above 1023: {_PORT_HINT})"
     return f"cannot listen on {host}:{port}: {error.strerror or error}"
 
 
