@@ -99,9 +99,15 @@ def test_check_object_has_exactly_the_fields_each_key_may_see(
     # last_duration only once set, and either the uuid, URLs and channels or the unique_key
     base = HEALTHCHECKS_FIELDS | CRONBEAT_FIELDS
     assert rw["simple"] == base | {"timeout"} | RW_ONLY
-    assert rw["cron"] == base | {"schedule", "tz", "last_duration"} | RW_ONLY
+    assert rw["cron"] == base | {"schedule", "tz", "last_duration", "last_duration_ms"} | RW_ONLY
     assert ro["simple"] == base | {"timeout", "unique_key"}
-    assert ro["cron"] == base | {"schedule", "tz", "last_duration", "unique_key"}
+    assert ro["cron"] == base | {
+        "schedule",
+        "tz",
+        "last_duration",
+        "last_duration_ms",
+        "unique_key",
+    }
 
 
 def test_create_with_an_empty_body_uses_the_defaults(api: Api) -> None:
@@ -419,6 +425,19 @@ def test_status_is_derived_at_request_time(
     # And a running check says so, with its last duration in whole seconds
     assert started["started"] is True
     assert started["last_duration"] == 95
+
+
+def test_last_duration_ms_keeps_what_last_duration_truncates(aws: Aws, api: Api) -> None:
+    # Given checks whose last runs took 2.998 s and 0.3 s
+    slow = store_check(aws, name="slow", status="up", last_ping_ms=T0, last_duration_ms=2_998)
+    quick = store_check(aws, name="quick", status="up", last_ping_ms=T0, last_duration_ms=300)
+    # When they are read
+    shown = {c["name"]: c for c in api.get("checks/").json()["checks"]}
+    # Then last_duration is Healthchecks.io's truncated whole seconds, and last_duration_ms
+    # has the milliseconds
+    assert (shown["slow"]["last_duration"], shown["slow"]["last_duration_ms"]) == (2, 2_998)
+    assert (shown["quick"]["last_duration"], shown["quick"]["last_duration_ms"]) == (0, 300)
+    assert {slow.id, quick.id} == {c["uuid"] for c in shown.values()}
 
 
 @pytest.mark.parametrize("version", ["v1", "v2", "v3"])

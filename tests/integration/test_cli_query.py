@@ -131,6 +131,9 @@ def seeded(key_field: str = "uuid") -> dict[str, Any]:
             "started": False,
             "last_ping": "2026-03-10T03:30:00+00:00",
             "next_ping": "2026-03-11T03:30:00+00:00",
+            # cronbeat's milliseconds, which Healthchecks.io's whole seconds would show as 2 s
+            "last_duration": 2,
+            "last_duration_ms": 2_998,
             key_field: vacuum_key,
         },
     ]
@@ -217,7 +220,7 @@ def test_ls_lists_every_check(monitor: FakeMonitor, capsys: pytest.CaptureFixtur
     assert out == (
         "CHECK           STATUS   LAST PING                   NEXT DUE                    LAST DURATION\n"  # noqa: E501
         "Nightly backup  started  2026-03-11 03:00:00 +01:00  2026-03-12 03:00:00 +01:00  1 min 15 s\n"  # noqa: E501
-        "DB vacuum       up       2026-03-10 04:30:00 +01:00  2026-03-11 04:30:00 +01:00  -\n"
+        "DB vacuum       up       2026-03-10 04:30:00 +01:00  2026-03-11 04:30:00 +01:00  3.0 s\n"
     )
 
 
@@ -328,7 +331,7 @@ def test_ls_as_json(monitor: FakeMonitor, capsys: pytest.CaptureFixture[str]) ->
         "next_due": "2026-03-12T03:00:00+01:00",
         "last_duration_s": 75.0,
     }
-    assert checks[1]["last_duration_s"] is None
+    assert checks[1]["last_duration_s"] == 2.998
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -346,7 +349,7 @@ def test_a_read_only_key_addresses_checks_by_unique_key(
     assert status == 0
     assert out.splitlines()[1:] == [
         "-                           2026-03-10 04:30:00 +01:00  success  -     -",
-        "2026-03-09 04:30:00 +01:00  2026-03-09 04:30:12 +01:00  success  -     12 s",
+        "2026-03-09 04:30:00 +01:00  2026-03-09 04:30:12 +01:00  success  -     12.0 s",
     ]
 
 

@@ -98,7 +98,7 @@ def test_failure_with_an_exit_status_names_the_status_and_the_likely_signal() ->
     # When the fail flip is worded
     text = message.what_happened(flip_alert(check, "fail", T0))
     # Then the status, the signal and the run's duration are all there
-    assert text == "exited with status 137 (killed by SIGKILL?) after 42 s"
+    assert text == "exited with status 137 (killed by SIGKILL?) after 42.0 s"
 
 
 def test_failure_without_an_exit_status_just_says_failed() -> None:

@@ -33,11 +33,15 @@ def test_examples(seconds: float, expected: str) -> None:
     assert format_duration_s(seconds) == expected
 
 
-def test_runs_shorter_than_a_second_are_in_milliseconds() -> None:
-    # Given sub-second and longer runs, When formatted from milliseconds
-    # Then only the sub-second one is in ms
-    assert format_duration_ms(350) == "350 ms"
-    assert format_duration_ms(12_345) == "12 s"
+def test_runs_read_in_ms_under_a_second_then_tenths_under_a_minute() -> None:
+    # Given runs from sub-second to hours, When formatted from milliseconds
+    # Then sub-second runs are in ms, runs under a minute in rounded tenths, longer ones in units
+    assert format_duration_ms(300) == "300 ms"
+    assert format_duration_ms(999) == "999 ms"
+    assert format_duration_ms(2_998) == "3.0 s"
+    assert format_duration_ms(12_345) == "12.3 s"
+    # A run that rounds up to a minute reads as one, never as "60.0 s" or a truncated "59 s"
+    assert format_duration_ms(59_960) == "1 min"
     assert format_duration_ms(4_320_000) == "1 h 12 min"
 
 

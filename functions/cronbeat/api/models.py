@@ -228,6 +228,7 @@ class ChannelUpdate(ChannelSettings):
 PRESENT_WHEN_SET = frozenset(
     {
         "last_duration",
+        "last_duration_ms",
         "timeout",
         "schedule",
         "tz",
@@ -284,6 +285,9 @@ class CheckOut(Reply):
     max_runtime: int | None
     realert_every: int | None
     last_duration: int | None = None
+    last_duration_ms: int | None = Field(
+        default=None, description="The last run's duration in milliseconds (cronbeat)."
+    )
     timeout: int | None = None
     schedule: str | None = None
     tz: str | None = None

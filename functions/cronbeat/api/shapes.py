@@ -95,6 +95,8 @@ def check_out(check: Check, view: View) -> CheckOut:
     )
     if check.last_duration_ms:
         shown.last_duration = check.last_duration_ms // SECOND_MS
+    if check.last_duration_ms is not None:
+        shown.last_duration_ms = check.last_duration_ms
     if check.kind != "simple":
         shown.schedule, shown.tz = check.schedule, check.tz
     else:

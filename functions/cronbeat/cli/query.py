@@ -22,6 +22,14 @@ from cronbeat.cli.table import (
 RUN_HEADERS = ("STARTED", "FINISHED", "KIND", "EXIT", "DURATION")
 
 
+def last_duration_s(check: dict[str, Any]) -> float | None:
+    """The last run's duration: cronbeat's milliseconds, else Healthchecks.io's whole seconds."""
+    milliseconds = as_seconds(check.get("last_duration_ms"))
+    return (
+        milliseconds / 1000 if milliseconds is not None else as_seconds(check.get("last_duration"))
+    )
+
+
 def list_checks(api: ManagementApi, out: TextIO, *, as_json: bool) -> None:
     """Every check with its status, last ping, next due time and last duration."""
     checks = api.checks()
@@ -34,7 +42,7 @@ def list_checks(api: ManagementApi, out: TextIO, *, as_json: bool) -> None:
             str(check.get("status") or NONE),
             local_time(_time(check.get("last_ping"))),
             local_time(_time(check.get("next_ping"))),
-            duration_text(as_seconds(check.get("last_duration"))),
+            duration_text(last_duration_s(check)),
         )
         for check in checks
     ]
@@ -173,7 +181,7 @@ def _check_json(check: JsonObject, *, full: bool = False) -> dict[str, Any]:
         "status": check.get("status"),
         "last_ping": iso_time(_time(check.get("last_ping"))),
         "next_due": iso_time(_time(check.get("next_ping"))),
-        "last_duration_s": as_seconds(check.get("last_duration")),
+        "last_duration_s": last_duration_s(check),
     }
 
 

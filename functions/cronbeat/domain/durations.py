@@ -26,7 +26,12 @@ def format_duration_s(seconds: float) -> str:
 
 
 def format_duration_ms(milliseconds: int) -> str:
-    """Like `format_duration_s`, but a run shorter than a second reads "350 ms", not "0 s"."""
+    """A run's duration: "350 ms" under a second, "3.0 s" (tenths, rounded) under a minute, then
+    as `format_duration_s` of the rounded seconds. The dashboard's `duration()` follows the same
+    rule, so a 2,998 ms run reads "3.0 s" in both."""
     if 0 <= milliseconds < 1000:
         return f"{milliseconds} ms"
-    return format_duration_s(milliseconds / 1000)
+    tenths = round(milliseconds / 100)
+    if 0 <= tenths < 600:
+        return f"{tenths // 10}.{tenths % 10} s"
+    return format_duration_s(round(milliseconds / 1000))
