@@ -26,12 +26,11 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cronbeat.api.ping_protocol import UA_LIMIT_CHARS, storable
-from cronbeat.domain.model import Mail, Ping, Sender
+from cronbeat.api.ping_protocol import CHECK_UUID, PING_KEY, SLUG, UA_LIMIT_CHARS, storable
+from cronbeat.domain.model import MAX_SLUG_LENGTH, Mail, Ping, Sender
 from cronbeat.service.ping import Address
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_PING_KEY_SLUG = re.compile(r"([-a-zA-Z0-9_]{1,128})\+([a-z0-9_-]{1,100})")
+_PING_KEY_PLUS_SLUG = re.compile(rf"({PING_KEY.pattern})\+({SLUG.pattern})")
 
 
 class _Verdict(BaseModel):
@@ -75,7 +74,6 @@ class _Notification(BaseModel):
 @dataclass(frozen=True, slots=True)
 class EmailPing:
     address: Address
-    recipient: str
     ping: Ping
     sender: Sender
 
@@ -114,10 +112,10 @@ def _mail_text(message: EmailMessage) -> str:
 def address_of(recipient: str) -> Address | None:
     """The check a recipient address names, or None when its local part names none."""
     local = recipient.rpartition("@")[0].strip()
-    if _UUID.fullmatch(local.lower()):
+    if CHECK_UUID.fullmatch(local.lower()):
         return Address(check_id=local.lower())
-    slugged = _PING_KEY_SLUG.fullmatch(local)
-    if slugged:
+    slugged = _PING_KEY_PLUS_SLUG.fullmatch(local)
+    if slugged and len(slugged.group(2)) <= MAX_SLUG_LENGTH:
         return Address(ping_key=slugged.group(1), slug=slugged.group(2))
     return None
 
@@ -145,7 +143,7 @@ def read_record(record: dict[str, Any], *, body_limit_bytes: int) -> list[EmailP
     for recipient in notification.receipt.recipients:
         address = address_of(recipient)
         if address is not None:
-            found.append(EmailPing(address, recipient, ping, sender))
+            found.append(EmailPing(address, ping, sender))
     return found
 
 

@@ -18,10 +18,10 @@ from typing import Literal
 from cronbeat.domain.model import Ping, Sender
 from cronbeat.service.ping import Address, Outcome
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_RID = re.compile(_UUID.pattern, re.IGNORECASE)
-_PING_KEY = re.compile(r"[-a-zA-Z0-9_]{1,128}")
-_SLUG = re.compile(r"[a-z0-9_-]+")
+CHECK_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_RID = re.compile(CHECK_UUID.pattern, re.IGNORECASE)
+PING_KEY = re.compile(r"[-a-zA-Z0-9_]{1,128}")
+SLUG = re.compile(r"[a-z0-9_-]+")
 _SLUG_LIMIT_CHARS = 200
 """Longer slugs cannot exist (the API takes 100), and the index key is capped at 2048 bytes."""
 _DIGITS = re.compile(r"[0-9]+")
@@ -115,16 +115,16 @@ def parse_target(path: str) -> Target:
     if not path.startswith("/ping/"):
         raise Rejected(NOT_FOUND)
     parts = path[len("/ping/") :].split("/")
-    if _UUID.fullmatch(parts[0]):
+    if CHECK_UUID.fullmatch(parts[0]):
         if len(parts) == 1 or (len(parts) == 2 and parts[1] == ""):
             return Target(check_id=parts[0])
         if len(parts) == 2 and (suffix := _suffix(parts[1])) is not None:
             return Target(suffix[0], suffix[1], check_id=parts[0])
-    if len(parts) not in (2, 3) or not _PING_KEY.fullmatch(parts[0]):
+    if len(parts) not in (2, 3) or not PING_KEY.fullmatch(parts[0]):
         raise Rejected(NOT_FOUND)
     if not parts[1] or len(parts[1]) > _SLUG_LIMIT_CHARS:
         raise Rejected(NOT_FOUND)
-    if not _SLUG.fullmatch(parts[1]):
+    if not SLUG.fullmatch(parts[1]):
         raise Rejected(INVALID_URL)
     if len(parts) == 2:
         return Target(ping_key=parts[0], slug=parts[1])

@@ -108,9 +108,7 @@ class Pinger:
             if error.code in RETRYABLE_STATUSES or error.code >= 500:
                 raise _Transient(f"HTTP {error.code}") from None
             if error.code == HTTPStatus.NOT_FOUND:
-                raise PingFailed(
-                    "no such check (HTTP 404): check the --uuid, or the slug and ping key"
-                ) from None
+                raise PingFailed(NO_SUCH_CHECK) from None
             raise PingFailed(f"HTTP {error.code} {error.reason}".rstrip()) from None
         except (urllib.error.URLError, OSError, HTTPException) as error:
             raise _Transient(network_reason(error, self.timeout_s)) from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from cronbeat.domain.model import (
+    HOUR_S,
     SECOND_MS,
     Check,
     Evaluation,
@@ -272,7 +273,7 @@ def down_since(check: Check, flip: Flip | None, previous_since_ms: int | None) -
     return None
 
 
-RUN_PAIRING_LIMIT_MS = 72 * 3600 * SECOND_MS
+RUN_PAIRING_LIMIT_MS = 72 * HOUR_S * SECOND_MS
 """A finish further than this from its start is not given a duration (Healthchecks.io's limit)."""
 
 

@@ -230,24 +230,22 @@ class CheckRepository:
 
     def resolve_slug(self, ping_key: str, slug: str) -> list[str]:
         """Ids of the checks with this slug under this ping key: one query on the slug index."""
-        request = {
-            "TableName": self._table,
-            "IndexName": SLUG_INDEX,
-            "KeyConditionExpression": "slug_key = :key",
-            "ExpressionAttributeValues": {":key": {"S": slug_key(ping_key, slug)}},
-        }
-        return [item["id"]["S"] for item in items(self._db.query, request)]
+        return self._ids_by_index(SLUG_INDEX, "slug_key", slug_key(ping_key, slug))
 
     def by_badge_key(self, badge_key: str) -> StoredCheck | None:
         """The check whose public badge URL holds `badge_key`: one query on the badge index."""
+        ids = self._ids_by_index(BADGE_INDEX, "badge_key", badge_key)
+        return self.get(ids[0]) if len(ids) == 1 else None
+
+    def _ids_by_index(self, index: str, attribute: str, value: str) -> list[str]:
+        """The ids a KEYS_ONLY index holds under `value`."""
         request = {
             "TableName": self._table,
-            "IndexName": BADGE_INDEX,
-            "KeyConditionExpression": "badge_key = :key",
-            "ExpressionAttributeValues": {":key": {"S": badge_key}},
+            "IndexName": index,
+            "KeyConditionExpression": f"{attribute} = :key",
+            "ExpressionAttributeValues": {":key": {"S": value}},
         }
-        ids = [item["id"]["S"] for item in items(self._db.query, request)]
-        return self.get(ids[0]) if len(ids) == 1 else None
+        return [item["id"]["S"] for item in items(self._db.query, request)]
 
     def update_fast(self, check_id: str, plan: FastPath, ping: Ping, at_ms: int) -> FastResult:
         """Apply `plan` with one conditional UpdateItem; hand back the new or the stored check.

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from cronbeat.store.events import PROJECT_PK
+from cronbeat.store.expressions import Expression
 
 PING_KEY_ATTRIBUTE = "ping_key"
 BADGE_KEY_ATTRIBUTE = "badge_key"
@@ -39,48 +41,50 @@ class ProjectStore:
 
     def ping_key(self) -> str | None:
         """The project's ping key, or None before one was made."""
-        reply = self._db.get_item(TableName=self._table, Key=_KEY, ConsistentRead=True)
-        item = reply.get("Item")
-        if not item or PING_KEY_ATTRIBUTE not in item:
-            return None
-        key: str = item[PING_KEY_ATTRIBUTE]["S"]
-        return key
+        return self._stored().get(PING_KEY_ATTRIBUTE)
 
     def ensure_ping_key(self) -> str:
         """The ping key, made on first use; concurrent callers all get the one that was stored."""
-        existing = self.ping_key()
-        if existing is not None:
-            return existing
-        return self._ensure({PING_KEY_ATTRIBUTE: new_ping_key()})[PING_KEY_ATTRIBUTE]
+        return self._ensure({PING_KEY_ATTRIBUTE: new_ping_key})[PING_KEY_ATTRIBUTE]
 
     def badge_keys(self) -> BadgeKeys:
         """The badge key and secret, made together on first use."""
-        reply = self._db.get_item(TableName=self._table, Key=_KEY, ConsistentRead=True)
-        stored = {name: value["S"] for name, value in reply.get("Item", {}).items() if "S" in value}
-        if BADGE_KEY_ATTRIBUTE not in stored or BADGE_SECRET_ATTRIBUTE not in stored:
-            stored = self._ensure(
-                {
-                    BADGE_KEY_ATTRIBUTE: str(uuid.uuid4()),
-                    BADGE_SECRET_ATTRIBUTE: secrets.token_urlsafe(32),
-                }
-            )
+        stored = self._ensure(
+            {
+                BADGE_KEY_ATTRIBUTE: lambda: str(uuid.uuid4()),
+                BADGE_SECRET_ATTRIBUTE: lambda: secrets.token_urlsafe(32),
+            }
+        )
         return BadgeKeys(stored[BADGE_KEY_ATTRIBUTE], stored[BADGE_SECRET_ATTRIBUTE])
 
-    def _ensure(self, fresh: dict[str, str]) -> dict[str, str]:
-        """Store each of `fresh` unless the item has it already; return what the item holds.
+    def _stored(self) -> dict[str, str]:
+        """The project item's string attributes; empty before anything was stored."""
+        reply = self._db.get_item(TableName=self._table, Key=_KEY, ConsistentRead=True)
+        return _strings(reply.get("Item", {}))
 
-        One UpdateItem: if_not_exists keeps what a concurrent caller stored, so every caller
-        gets the same values back.
+    def _ensure(self, makers: dict[str, Callable[[], str]]) -> dict[str, str]:
+        """The item's attributes, with each of `makers` made and stored where it is missing.
+
+        One read when all are there. Otherwise one UpdateItem: if_not_exists keeps what a
+        concurrent caller stored, so every caller gets the same values back.
         """
-        names = {f"#a{i}": name for i, name in enumerate(fresh)}
-        sets = ["#type = :type"] + [f"{n} = if_not_exists({n}, :v{n[2:]})" for n in names]
-        values = {f":v{i}": {"S": value} for i, value in enumerate(fresh.values())}
+        stored = self._stored()
+        if all(name in stored for name in makers):
+            return stored
+        x = Expression()
+        sets = [f"{x.name('type')} = {x.value('type', 'project')}"]
+        for name, make in makers.items():
+            sets.append(f"{x.name(name)} = if_not_exists({x.name(name)}, {x.value(name, make())})")
         reply = self._db.update_item(
             TableName=self._table,
             Key=_KEY,
             UpdateExpression="SET " + ", ".join(sets),
-            ExpressionAttributeNames={"#type": "type", **names},
-            ExpressionAttributeValues={":type": {"S": "project"}, **values},
+            ExpressionAttributeNames=x.names,
+            ExpressionAttributeValues=x.values,
             ReturnValues="ALL_NEW",
         )
-        return {name: value["S"] for name, value in reply["Attributes"].items() if "S" in value}
+        return _strings(reply["Attributes"])
+
+
+def _strings(item: dict[str, Any]) -> dict[str, str]:
+    return {name: value["S"] for name, value in item.items() if "S" in value}
