@@ -74,3 +74,12 @@ def test_an_unreadable_record_is_dropped_and_the_next_one_still_pings(api: Api) 
     event["Records"].insert(0, broken)
     assert handler(event, LambdaContext()) == {"pings": 1}
     assert api.get(f"checks/{check['uuid']}").json()["status"] == "up"
+
+
+def test_an_event_that_is_not_from_sns_is_dropped_without_an_error(api: Api) -> None:
+    # Given a check, and an event with records that SNS did not make
+    check = api.create(name="untouched", timeout=3600)
+    event = {"Records": [{"eventSource": "aws:sqs", "body": f"{check['uuid']}@mon.example.com"}]}
+    # When the ping function gets it: Then nothing is pinged, and nothing fails
+    assert handler(event, LambdaContext()) == {"pings": 0}
+    assert api.get(f"checks/{check['uuid']}").json()["n_pings"] == 0
