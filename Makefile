@@ -9,10 +9,21 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 .PHONY: setup test lint fmt dev synth bench coverage deploy destroy openapi
 
+BOOTSTRAP_UV := command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+	|| python3 -m pip install --quiet --disable-pip-version-check uv
+
+# The whole development set: tests, linters, CDK, the browser driver.
 .venv/.synced: pyproject.toml uv.lock
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
-		|| python3 -m pip install --quiet --disable-pip-version-check uv
+	@$(BOOTSTRAP_UV)
 	$(UV) sync --frozen --all-extras --compile-bytecode --quiet
+	@touch $@ .venv/.synced-local
+
+# Only what `cronbeat dev` runs on (the `local` extra, about 140 MB). --inexact keeps a full
+# development set that is already there, so `make dev` after `make test` installs nothing.
+.venv/.synced-local: pyproject.toml uv.lock
+	@echo "make dev: installing what local mode needs (the first time only)"
+	@$(BOOTSTRAP_UV)
+	@$(UV) sync --frozen --extra local --no-dev --inexact --compile-bytecode --quiet
 	@touch $@
 
 setup: .venv/.synced
@@ -33,7 +44,7 @@ lint: setup
 
 # The whole monitor on this machine; pass flags through, e.g. make dev ARGS="--port 9000".
 # PYTHONPATH makes the package importable even where the editable install is stale.
-dev: setup
+dev: .venv/.synced-local
 	PYTHONPATH=functions $(PY) -m cronbeat.local.server $(ARGS)
 
 fmt: setup

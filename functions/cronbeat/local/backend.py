@@ -7,11 +7,12 @@ so nothing here can touch a real AWS account.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,29 +38,116 @@ _FAKE_AWS_ENVIRONMENT = {
 }
 
 
+WriteObserver = Callable[[str, Any, dict[str, Any]], None]
+"""Called after each successful DynamoDB write request, inside the request lock:
+(operation name, moto's DynamoDB backend, the request's parameters)."""
+
+WRITE_OPERATIONS = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+)
+
+
 @contextmanager
-def atomic_dynamodb_requests() -> Iterator[None]:
+def atomic_dynamodb_requests(after_write: WriteObserver | None = None) -> Iterator[None]:
     """Serialise the in-process moto server's DynamoDB requests while the block runs.
 
     DynamoDB applies each conditional write and each transaction atomically. moto checks a
-    condition and writes in two steps, and undoes a cancelled transaction by restoring a copy of
-    the whole table taken when it began, which erases whatever other requests wrote meanwhile.
-    One request at a time gives concurrent pings and sweeps the atomicity they rely on.
+    condition and writes in two steps, so one request at a time gives concurrent pings and sweeps
+    the atomicity they rely on. moto also undoes a cancelled transaction by restoring a deep copy
+    of every table it names, taken before it begins: a cost that grows with the table, paid by
+    every transaction (a check that flips on every ping fell to about one ping a second). Under
+    the lock, the items the transaction names are all it can change, so only they are saved
+    and put back.
+
+    `after_write` sees each write that succeeded before its reply leaves, in the order applied.
     """
+    import moto.dynamodb.models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.responses import DynamoHandler
 
-    original = DynamoHandler.call_action
+    original_call = DynamoHandler.call_action
+    original_transaction = DynamoDBBackend.transact_write_items
+    original_copy = dynamodb_models.copy  # type: ignore[attr-defined]
     lock = threading.Lock()
 
     def call_action(self: DynamoHandler) -> Any:
         with lock:
-            return original(self)
+            reply = original_call(self)
+            if after_write is not None and reply[0] == 200:
+                operation = self._get_action()
+                if operation in WRITE_OPERATIONS:
+                    raw = self.body  # parsed by moto's handler, or its raw JSON
+                    request = raw if isinstance(raw, dict) else json.loads(raw)
+                    after_write(operation, self.dynamodb_backend, request)
+            return reply
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        saved = [_saved_item(self, request) for request in transact_items]
+        try:
+            original_transaction(self, transact_items)
+        except Exception:
+            for table_name, key, item in reversed([s for s in saved if s is not None]):
+                _put_back(self, table_name, key, item)
+            raise
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    dynamodb_models.copy = _TablesNotCopied()  # type: ignore[attr-defined,assignment]
     try:
         yield
     finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
+        DynamoHandler.call_action = original_call  # type: ignore[method-assign]
+        DynamoDBBackend.transact_write_items = original_transaction  # type: ignore[method-assign]
+        dynamodb_models.copy = original_copy  # type: ignore[attr-defined]
+
+
+class _TablesNotCopied:
+    """moto's `copy` module, except that a deep copy of a whole table is the table itself."""
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def item_key(backend: Any, table_name: str, request: dict[str, Any]) -> dict[str, Any]:
+    """The primary key a Put (from its item) or an Update, Delete or check (its Key) names."""
+    if "Key" in request:
+        return dict(request["Key"])
+    table = backend.get_table(table_name)
+    names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+    return {name: request["Item"][name] for name in names}
+
+
+def _saved_item(
+    backend: Any, request: dict[str, Any]
+) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
+    """(table, key, a copy of the item as it is) for one part of a transaction."""
+    if len(request) != 1:
+        return None  # moto refuses it before writing anything
+    ((_, part),) = request.items()
+    table_name = part.get("TableName")
+    if table_name not in backend.tables:
+        return None
+    try:
+        key = item_key(backend, table_name, part)
+        current = backend.get_item(table_name, key)
+    except Exception:  # a malformed part: moto refuses the whole transaction
+        return None
+    return table_name, key, None if current is None else current.to_json()["Attributes"]
+
+
+def _put_back(
+    backend: Any, table_name: str, key: dict[str, Any], item: dict[str, Any] | None
+) -> None:
+    if item is None:
+        if backend.get_item(table_name, key) is not None:
+            backend.delete_item(table_name, key)
+    else:
+        backend.put_item(table_name, item)
 
 
 def create_delivery_queues(sqs: Any, suffix: str = "") -> tuple[str, str]:
@@ -94,7 +182,11 @@ class LocalAws:
     _undo: ExitStack = field(default_factory=ExitStack)
 
     @classmethod
-    def start(cls) -> LocalAws:
+    def start(
+        cls,
+        progress: Callable[[str], None] = lambda _line: None,
+        after_write: WriteObserver | None = None,
+    ) -> LocalAws:
         """Start moto, point the environment at it, and create the tables and the topic.
 
         Clients for local mode's own work come from a separate boto3 session, so the stream
@@ -105,7 +197,7 @@ class LocalAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         undo = ExitStack()
-        undo.enter_context(atomic_dynamodb_requests())
+        undo.enter_context(atomic_dynamodb_requests(after_write))
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -119,6 +211,7 @@ class LocalAws:
         sns = session.client("sns")
         sqs = session.client("sqs")
 
+        progress("creating the tables, the alerts topic and the delivery queues")
         create_tables(dynamodb, TABLE_NAMES)
         topic_arn: str = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         queue_url = subscribe_queue(sns, sqs, topic_arn, CONSOLE_QUEUE_NAME)

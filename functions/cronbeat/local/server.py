@@ -27,6 +27,7 @@ from cronbeat.local import state as saved_state
 from cronbeat.local.console import Console
 from cronbeat.local.functions import API, DELIVERER, NOTIFIER, PING, REGION, SCANNER
 from cronbeat.local.gateway import GatewayServer
+from cronbeat.local.journal import Journal, journal_path, replay
 
 PROG = "cronbeat dev"
 _KEY = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -110,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
         "--state",
         type=Path,
         metavar="FILE",
-        help="load the tables from FILE at start and save them there on a clean shutdown",
+        help="keep the tables in FILE: loaded at start, every write journaled before its reply",
     )
     p.add_argument(
         "--log-level",
@@ -160,13 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(done.code or 0)
 
     state_path: Path | None = options.state
-    try:
-        restored = saved_state.read(state_path) if state_path else None
-        if state_path:
-            saved_state.check_writable(state_path)
-    except saved_state.StateError as error:
-        console.error(f"{PROG}: {error}")
-        return 2
+    restored: saved_state.State | None = None
+    if state_path:
+        try:
+            restored = _read_state(state_path, console)
+        except saved_state.StateError as error:
+            console.error(f"{PROG}: {error}")
+            return 2
 
     try:
         gateway = GatewayServer((options.host, options.port), console)
@@ -179,6 +180,23 @@ def main(argv: list[str] | None = None) -> int:
         return Local(console, gateway, base_url, options, state_path, restored).run()
     except KeyboardInterrupt:  # Ctrl-C before start-up finished: nothing to save yet
         return 130
+
+
+def _read_state(path: Path, console: Console) -> saved_state.State | None:
+    """The snapshot with the journal's writes applied; None when neither exists yet."""
+    restored = saved_state.read(path)
+    saved_state.check_writable(path)
+    if saved_state.remove_partial_saves(path):
+        console.say(f"removed the partial file of a save that was interrupted, beside {path}")
+    journal_file = journal_path(path)
+    if restored is None and not journal_file.exists():
+        return None
+    state = restored or saved_state.State()
+    replayed = replay(journal_file, state)
+    damage = replayed.report(journal_file)
+    if damage:
+        console.error(f"{PROG}: {damage}")
+    return state
 
 
 class Local:
@@ -202,6 +220,7 @@ class Local:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self.keys: dict[str, str] = {}
+        self.journal: Journal | None = None
         self._previous_handlers: dict[int, Any] = {}
 
     def run(self) -> int:
@@ -217,15 +236,18 @@ class Local:
             self._restore_signal_handlers()
 
     def _run(self) -> int:
+        self.console.say("starting AWS emulation (moto on 127.0.0.1)")
         import boto3
 
-        from cronbeat.local.backend import LocalAws
+        from cronbeat.local.backend import TABLE_NAMES, LocalAws
         from cronbeat.local.stream import EventsStream
         from cronbeat.local.sweeper import sweep_forever
         from cronbeat.local.topic import drain
         from cronbeat.local.workers import QueueWorkers
 
-        self.aws = LocalAws.start()
+        if self.state_path is not None:
+            self.journal = Journal(journal_path(self.state_path), TABLE_NAMES)
+        self.aws = LocalAws.start(progress=self.console.say, after_write=self.journal)
         # Handlers build their clients from boto3's default session: watch it before they do.
         boto3.setup_default_session(region_name=REGION)
         assert boto3.DEFAULT_SESSION is not None
@@ -238,6 +260,9 @@ class Local:
             self.console.error(f"{PROG}: {error}")
             self._stop_backend()
             return 2
+        if self.state_path is not None and self._save(quiet=True) != 0:
+            self._stop_backend()
+            return 1
         self._report_missing_handlers()
 
         self._start("http", self.gateway.serve_forever, _STOP_POLL_S)
@@ -266,6 +291,7 @@ class Local:
         """Load the saved items; None when there was no state to load."""
         if self.restored is None:
             return None
+        self.console.say(f"loading the saved state from {self.state_path}")
         return saved_state.load_tables(
             self.aws.dynamodb, self.aws.table_names, self.restored, int(time.time())
         )
@@ -329,23 +355,33 @@ class Local:
         self.gateway.server_close()
         return status
 
-    def _save(self) -> int:
+    def _save(self, *, quiet: bool = False) -> int:
+        """Compact: the whole tables into the snapshot, then an empty journal.
+
+        Done at start (after loading, so the journal only ever holds writes since then) and on
+        a clean shutdown. The journal records on: a write is never left out of both.
+        """
         assert self.state_path is not None
+        assert self.journal is not None
         try:
             tables = saved_state.dump_tables(
                 self.aws.dynamodb, self.aws.table_names, int(time.time())
             )
             saved_state.write(self.state_path, saved_state.State(tables, dict(self.keys)))
+            self.journal.truncate()
         except OSError as error:
             self.console.error(f"{PROG}: cannot save state to {self.state_path}: {error.strerror}")
             return 1
-        count = sum(len(items) for items in tables.values())
-        self.console.say(f"saved {count} items to {self.state_path}")
+        if not quiet:
+            count = sum(len(items) for items in tables.values())
+            self.console.say(f"saved {count} items to {self.state_path}")
         return 0
 
     def _stop_backend(self) -> None:
         self.stop.set()
         self.aws.stop()
+        if self.journal is not None:
+            self.journal.close()
 
 
 def banner(
@@ -361,12 +397,11 @@ def banner(
             "Data lives in memory only: it is gone when this server stops.\n"
             "Start with --state FILE to keep it across restarts."
         )
-    elif loaded is None:
-        storage = f"State: {state_path} (new). Data lives in memory and is saved there on exit."
     else:
+        found = "new" if loaded is None else f"loaded {loaded} items"
         storage = (
-            f"State: loaded {loaded} items from {state_path}. Data lives in memory and is "
-            "saved there on exit."
+            f"State: {state_path} ({found}). Every write is journaled beside it before its\n"
+            "reply, so even a killed server loses nothing; a clean exit compacts the two."
         )
     key_header = f'-H "X-Api-Key: {keys.read_write}"'
     return f"""

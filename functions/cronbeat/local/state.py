@@ -2,13 +2,15 @@
 
 The file holds DynamoDB JSON (binary values in base64) per table, by the logical names of the
 store's table definition, plus the API keys local mode printed, so a restart prints the same
-ones. It is written atomically on a clean shutdown and read on start. Items past their TTL are
-left out, as DynamoDB's TTL would have removed them.
+ones. It is written atomically at start and on a clean shutdown; between the two, the journal
+(`cronbeat.local.journal`) keeps every write. Items past their TTL are left out, as DynamoDB's
+TTL would have removed them.
 """
 
 from __future__ import annotations
 
 import binascii
+import glob
 import json
 import os
 import tempfile
@@ -23,6 +25,7 @@ from cronbeat.store.tables import ALL_TABLES, TableSpec
 FORMAT = "cronbeat-dev-state"
 VERSION = 1
 _BATCH = 25
+_PARTIAL_SUFFIX = ".partial"
 
 
 class StateError(Exception):
@@ -88,7 +91,9 @@ def write(path: Path, state: State) -> None:
             name: [dump_item(item) for item in items] for name, items in state.tables.items()
         },
     }
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=_PARTIAL_SUFFIX, dir=path.parent
+    )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             json.dump(document, out, indent=1, sort_keys=True)
@@ -97,6 +102,15 @@ def write(path: Path, state: State) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def remove_partial_saves(path: Path) -> int:
+    """Delete what saves killed half-way left beside `path`; return how many there were."""
+    removed = 0
+    for partial in path.parent.glob(f".{glob.escape(path.name)}.*{_PARTIAL_SUFFIX}"):
+        partial.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def dump_tables(dynamodb: Any, table_names: dict[str, str], now_s: int) -> dict[str, list[Item]]:
