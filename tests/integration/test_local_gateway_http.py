@@ -5,14 +5,18 @@ from __future__ import annotations
 import base64
 import http.client
 import io
+import json
+import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from cronbeat.local.console import Console
-from cronbeat.local.gateway import GatewayServer, Route
+from cronbeat.local.gateway import BODY_DEADLINE_S, GatewayServer, Route
 
 
 class Recorder:
@@ -142,3 +146,159 @@ def test_bodies_api_gateway_refuses_never_reach_the_handler(
     # Then API Gateway's answer comes back at once and the handler is never called
     assert conn.getresponse().status == status
     assert function.events == []
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_a_method_api_gateway_does_not_route_is_a_405_naming_the_allowed_ones(
+    served: tuple[Recorder, GatewayServer, io.StringIO], method: str
+) -> None:
+    function, server, _ = served
+    conn = connect(server)
+    conn.request(method, "/ping/abc")
+    reply = conn.getresponse()
+    assert (reply.status, reply.read()) == (405, b'{"message": "Method Not Allowed"}')
+    assert reply.getheader("Allow") == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+    assert function.events == []
+
+
+def test_a_malformed_request_line_gets_a_json_400_not_an_html_page(
+    served: tuple[Recorder, GatewayServer, io.StringIO],
+) -> None:
+    _, server, _ = served
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as raw:
+        raw.sendall(b"GET /ping/abc HTTP/1.1 extra words\r\n\r\n")
+        answer = raw.makefile("rb").read()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"content-type: application/json" in head.lower()
+    assert "message" in json.loads(body)
+
+
+@pytest.mark.parametrize("length", ["-5", "+-1"])
+def test_a_negative_content_length_is_a_400(
+    served: tuple[Recorder, GatewayServer, io.StringIO], length: str
+) -> None:
+    function, server, _ = served
+    conn = connect(server)
+    conn.putrequest("POST", "/ping/abc")
+    conn.putheader("Content-Length", length)
+    conn.endheaders()
+    assert conn.getresponse().status == 400
+    assert function.events == []
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_shorter_than_declared_is_a_400_within_the_deadline(
+    served: tuple[Recorder, GatewayServer, io.StringIO], chunked: bool
+) -> None:
+    function, server, _ = served
+    # When a client declares 100 bytes (or a 100-byte chunk), sends 10 and waits
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10) as raw:
+        framing = (
+            b"Transfer-Encoding: chunked\r\n\r\n64\r\n"
+            if chunked
+            else b"Content-Length: 100\r\n\r\n"
+        )
+        raw.sendall(b"POST /ping/abc HTTP/1.1\r\nHost: x\r\n" + framing + b"0123456789")
+        started = time.monotonic()
+        answer = raw.makefile("rb").read()
+        waited_s = time.monotonic() - started
+    # Then the server answers 400 and closes once the body deadline passes, never holding on
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"Connection: close" in answer
+    assert waited_s < BODY_DEADLINE_S + 1.5
+    assert function.events == []
+
+
+class Gate:
+    """A handler that holds every request until released, counting those it holds."""
+
+    def __init__(self) -> None:
+        self.held = 0
+        self.release = threading.Event()
+        self.changed = threading.Condition()
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        with self.changed:
+            self.held += 1
+            self.changed.notify_all()
+        self.release.wait(10)
+        return {"statusCode": 200, "body": "OK"}
+
+    def wait_held(self, count: int) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.held >= count, timeout=10)
+
+
+def send_ping(port: int) -> socket.socket:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    raw.sendall(b"GET /ping/abc HTTP/1.1\r\nHost: x\r\n\r\n")
+    return raw
+
+
+def test_past_the_pool_and_its_queue_the_server_answers_503_with_retry_after() -> None:
+    # Given a server with 2 workers and room for 2 waiting connections, both workers held
+    gate = Gate()
+    err = io.StringIO()
+    server = GatewayServer(
+        ("127.0.0.1", 0),
+        Console(io.StringIO(), err),
+        lambda method, path: Route(gate, "ANY /ping/{proxy+}"),
+        workers=2,
+        queued=2,
+    )
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    held = [send_ping(port) for _ in range(2)]
+    try:
+        gate.wait_held(2)
+        waiting = [send_ping(port) for _ in range(2)]
+        # When one more client comes
+        with send_ping(port) as refused:
+            answer = refused.makefile("rb").read()
+        # Then it is told at once that the server is busy and when to retry
+        assert answer.startswith(b"HTTP/1.1 503 ")
+        assert b"\r\nretry-after: 1\r\n" in answer.lower()
+        assert gate.held == 2
+        # And once the workers are free, the waiting clients are served too
+        gate.release.set()
+        for raw in held + waiting:
+            assert raw.makefile("rb").readline().startswith(b"HTTP/1.1 200 ")
+            raw.close()
+        assert err.getvalue() == ""
+    finally:
+        gate.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_client_that_hangs_up_before_its_reply_leaves_no_traceback() -> None:
+    # Given a handler that is still working when its client resets the connection, on a server
+    # with one worker (so the next request is served only once that one is over)
+    gate = Gate()
+    err = io.StringIO()
+    server = GatewayServer(
+        ("127.0.0.1", 0),
+        Console(io.StringIO(), err),
+        lambda method, path: Route(gate, "ANY /ping/{proxy+}"),
+        workers=1,
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        raw = send_ping(server.server_address[1])
+        gate.wait_held(1)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        raw.close()
+        # When the reply is written to the closed connection
+        gate.release.set()
+        # Then the server still answers, and the console shows no traceback
+        with send_ping(server.server_address[1]) as again:
+            assert again.makefile("rb").readline().startswith(b"HTTP/1.1 200 ")
+        assert err.getvalue() == ""
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -11,8 +11,11 @@ exactly the status, headers and body the handler returned.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import queue
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -20,7 +23,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -30,6 +34,19 @@ from cronbeat.local.functions import ACCOUNT_ID, API, PING, Invocable
 API_ID = "local"
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """API Gateway's payload limit: a larger request never reaches the function."""
+WORKERS = 16
+"""Connections served at once. Handlers share one interpreter and moto serialises DynamoDB, so
+more threads add memory and contention, not throughput."""
+QUEUED_CONNECTIONS = 32
+"""Accepted connections waiting for a worker; past this the server answers 503 at once."""
+REFUSALS_QUEUED = 512
+"""Connections waiting for their 503 (a socket each, a few kB); past this they are closed."""
+LISTEN_BACKLOG = 128
+RETRY_AFTER_S = 1
+BODY_DEADLINE_S = 2.0
+"""A declared body must arrive within this, or the request is a 400 and the connection closes."""
+ALLOWED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+"""What API Gateway's `ANY` routes take; anything else is a 405."""
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
 _TEXT_SUFFIXES = ("+json", "+xml")
@@ -212,39 +229,120 @@ class InFlight:
             return self._idle.wait_for(lambda: self._count == 0, timeout=timeout_s)
 
 
-class GatewayServer(ThreadingHTTPServer):
-    daemon_threads = True
+class GatewayServer(HTTPServer):
+    """A fixed pool of workers behind a bounded queue, so overload costs replies, not memory.
+
+    Each accepted connection waits in the queue for a worker. When the queue is full, two more
+    threads answer 503 with `Retry-After` and close; when their own queue is full too, the
+    connection is closed unanswered. A keep-alive connection gives its worker up after a reply
+    when others are waiting.
+    """
 
     def __init__(
         self,
         address: tuple[str, int],
         console: Console,
         router: Callable[[str, str], Route | None] = route,
+        workers: int = WORKERS,
+        queued: int = QUEUED_CONNECTIONS,
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.console = console
         self.router = router
         self.in_flight = InFlight()
+        self.request_queue_size = LISTEN_BACKLOG
+        self._waiting: queue.Queue[tuple[socket.socket, Any]] = queue.Queue(maxsize=queued)
+        self._refusing: queue.Queue[tuple[socket.socket, Any]] = queue.Queue(
+            maxsize=REFUSALS_QUEUED
+        )
         super().__init__(address, GatewayRequestHandler)
+        for number in range(workers):
+            self._start_thread(f"cronbeat-http-{number}", self._waiting, GatewayRequestHandler)
+        for number in range(2):
+            self._start_thread(f"cronbeat-http-busy-{number}", self._refusing, BusyRequestHandler)
+
+    def _start_thread(
+        self,
+        name: str,
+        connections: queue.Queue[tuple[socket.socket, Any]],
+        handler: type[BaseHTTPRequestHandler],
+    ) -> None:
+        thread = threading.Thread(
+            target=self._serve_connections, args=(connections, handler), name=name, daemon=True
+        )
+        thread.start()
+
+    def _serve_connections(
+        self,
+        connections: queue.Queue[tuple[socket.socket, Any]],
+        handler: type[BaseHTTPRequestHandler],
+    ) -> None:
+        while True:
+            connection, client_address = connections.get()
+            try:
+                handler(connection, client_address, self)
+            except Exception:
+                self.handle_error(connection, client_address)
+            finally:
+                self.shutdown_request(connection)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        for connections in (self._waiting, self._refusing):
+            try:
+                connections.put_nowait((request, client_address))
+                return
+            except queue.Full:
+                continue
+        self.shutdown_request(request)
+
+    def others_waiting(self) -> bool:
+        return not self._waiting.empty()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up or went quiet is its own business; anything else is shown."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        self.console.error(traceback.format_exc().rstrip())
 
 
 class GatewayRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "cronbeat-dev"
-    timeout = 10
-    """Idle keep-alive connections close after this many seconds."""
+    timeout = 5
+    """Idle keep-alive connections close after this many seconds, freeing their worker."""
     server: GatewayServer
 
     def do_GET(self) -> None:
-        self._serve()
+        self._serve(self._reply)
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
 
-    def _serve(self) -> None:
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up `do_<METHOD>` and answers an HTML 501 without one.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        self.close_connection = True
+        reply = _gateway_error(405, "Method Not Allowed")
+        self._serve(
+            lambda: Reply(405, [*reply.headers, ("allow", ", ".join(ALLOWED_METHODS))], reply.body)
+        )
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Framing http.server refuses itself (a bad request line, headers too long): JSON."""
+        self.close_connection = True
+        self.request_version = self.protocol_version  # a status line even before one was read
+        self._send(_gateway_error(code, message or HTTPStatus(code).phrase))
+
+    def _serve(self, answer: Callable[[], Reply]) -> None:
         with self.server.in_flight:
             started = time.perf_counter()
-            reply = self._reply()
+            reply = answer()
+            if self.server.others_waiting():
+                self.close_connection = True
             self._send(reply)
             took_ms = (time.perf_counter() - started) * 1000
             path = urlsplit(self.path).path
@@ -279,34 +377,71 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
         return Reply(reply.status, [*reply.headers, ("apigw-requestid", request_id)], reply.body)
 
     def _read_body(self) -> bytes:
+        deadline = time.monotonic() + BODY_DEADLINE_S
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
+            return self._read_chunked(deadline)
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             raise UnreadableBody(400, "Bad Request") from None
+        if length < 0:
+            raise UnreadableBody(400, "Bad Request")
         if length > MAX_BODY_BYTES:
             raise UnreadableBody(413, "Request Entity Too Large")
-        return self.rfile.read(length) if length > 0 else b""
+        return self._read_exactly(length, deadline)
 
-    def _read_chunked(self) -> bytes:
+    def _read_chunked(self, deadline: float) -> bytes:
         chunks: list[bytes] = []
         total = 0
         while True:
-            line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            line = self._read_line(deadline).split(b";", 1)[0].strip()
             try:
                 size = int(line, 16)
             except ValueError:
                 raise UnreadableBody(400, "Bad Request") from None
+            if size < 0:
+                raise UnreadableBody(400, "Bad Request")
             if size == 0:
-                while self.rfile.readline(1024).strip():
+                while self._read_line(deadline).strip():
                     pass  # trailers
                 return b"".join(chunks)
             total += size
             if total > MAX_BODY_BYTES:
                 raise UnreadableBody(413, "Request Entity Too Large")
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(8)
+            chunks.append(self._read_exactly(size, deadline))
+            self._read_line(deadline)
+
+    def _read_exactly(self, length: int, deadline: float) -> bytes:
+        """`length` bytes by `deadline`, or UnreadableBody: a short body never holds a worker."""
+        chunks: list[bytes] = []
+        left = length
+        try:
+            while left > 0:
+                self.connection.settimeout(max(deadline - time.monotonic(), 0.001))
+                chunk = self.rfile.read1(min(left, 65536))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+        except TimeoutError:
+            pass
+        finally:
+            self.connection.settimeout(self.timeout)
+        if left > 0:
+            raise UnreadableBody(400, "Bad Request")
+        return b"".join(chunks)
+
+    def _read_line(self, deadline: float) -> bytes:
+        try:
+            self.connection.settimeout(max(deadline - time.monotonic(), 0.001))
+            line = self.rfile.readline(1024)
+        except TimeoutError:
+            raise UnreadableBody(400, "Bad Request") from None
+        finally:
+            self.connection.settimeout(self.timeout)
+        if not line.endswith(b"\n"):
+            raise UnreadableBody(400, "Bad Request")
+        return line
 
     def _send(self, reply: Reply) -> None:
         self.send_response_only(reply.status)
@@ -325,3 +460,17 @@ class GatewayRequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are logged by `_serve`, one line each."""
+
+
+class BusyRequestHandler(GatewayRequestHandler):
+    """What a connection past the queue gets: a quick 503 that says when to come back."""
+
+    timeout = 1
+
+    def _reply(self) -> Reply:
+        self.close_connection = True
+        with contextlib.suppress(UnreadableBody):
+            self._read_body()  # read, so closing does not reset the connection under the reply
+        body = json.dumps({"message": "Service Unavailable: the local server is busy"}).encode()
+        headers = [("content-type", "application/json"), ("retry-after", str(RETRY_AFTER_S))]
+        return Reply(503, headers, body)
