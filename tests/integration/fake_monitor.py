@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class FakeMonitor:
     bodies: dict[tuple[str, int], bytes] = field(default_factory=dict)
     pings: list[RecordedPing] = field(default_factory=list)
     api_requests: list[str] = field(default_factory=list)
+    pages_pings: bool = True
+    """Honour `limit` and `before` as cronbeat does; False serves every ping at once, as
+    Healthchecks.io does."""
     _script: list[int] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -92,15 +96,21 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("X-Api-Key") != monitor.api_key:
             self._json(401, {"error": "wrong api key"})
             return
-        segments = self.path.removeprefix("/api/v3/").strip("/").split("/")
+        path, _, query = self.path.partition("?")
+        segments = path.removeprefix("/api/v3/").strip("/").split("/")
         if segments == ["checks"]:
             self._json(200, {"checks": monitor.checks})
         elif len(segments) == 3 and segments[0] == "checks" and segments[2] == "pings":
             pings = monitor.pings_by_check.get(segments[1])
             if pings is None:
                 self._json(404, {"error": "not found"})
-            else:
+            elif not monitor.pages_pings:
                 self._json(200, {"pings": pings})
+            else:
+                asked = dict(parse_qsl(query))
+                before = int(asked.get("before", 10**10))
+                older = [ping for ping in pings if ping["n"] < before]
+                self._json(200, {"pings": older[: int(asked.get("limit", 100))]})
         elif len(segments) == 5 and segments[2] == "pings" and segments[4] == "body":
             body = monitor.bodies.get((segments[1], int(segments[3])))
             if body is None:

@@ -57,6 +57,31 @@ def test_ping_list_limit(api: Api) -> None:
     assert [p["n"] for p in pings] == [5, 4]
 
 
+def test_ping_list_pages_back_with_before(api: Api) -> None:
+    # Given five pings
+    code = api.create(name="job")["uuid"]
+    for _ in range(5):
+        api.ping(code)
+
+    def numbers(**query: str) -> list[int]:
+        return [p["n"] for p in api.get(f"checks/{code}/pings/", query=query).json()["pings"]]
+
+    # When pages of two are asked for, each before the oldest of the last
+    # Then each page holds the next older pings, down to an empty one
+    assert numbers(limit="2", before="4") == [3, 2]
+    assert numbers(limit="2", before="2") == [1]
+    assert numbers(limit="2", before="1") == []
+    assert numbers(before="99") == [5, 4, 3, 2, 1]
+
+
+@pytest.mark.parametrize("before", ["0", "-1", "x", "10000000000"])
+def test_a_bad_before_is_a_400(api: Api, before: str) -> None:
+    code = api.create(name="job")["uuid"]
+    reply = api.get(f"checks/{code}/pings/", query={"before": before})
+    assert reply.status == 400
+    assert "before" in reply.text
+
+
 def test_ping_body_is_served_as_text(api: Api) -> None:
     # Given a ping with a body and one without
     code = api.create(name="job")["uuid"]

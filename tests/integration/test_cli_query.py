@@ -116,7 +116,7 @@ def seeded(key_field: str = "uuid") -> dict[str, Any]:
             "name": "Nightly backup",
             "slug": "nightly-backup",
             "tags": "prod db",
-            "status": "started",
+            "status": "up",
             "started": True,
             "last_ping": "2026-03-11T02:00:00+00:00",
             "next_ping": "2026-03-12T02:00:00+00:00",
@@ -219,7 +219,7 @@ def test_ls_lists_every_check(monitor: FakeMonitor, capsys: pytest.CaptureFixtur
     assert status == 0
     assert out == (
         "CHECK           STATUS   LAST PING                   NEXT DUE                    LAST DURATION\n"  # noqa: E501
-        "Nightly backup  started  2026-03-11 03:00:00 +01:00  2026-03-12 03:00:00 +01:00  1 min 15 s\n"  # noqa: E501
+        "Nightly backup  running  2026-03-11 03:00:00 +01:00  2026-03-12 03:00:00 +01:00  1 min 15 s\n"  # noqa: E501
         "DB vacuum       up       2026-03-10 04:30:00 +01:00  2026-03-11 04:30:00 +01:00  3.0 s\n"
     )
 
@@ -326,7 +326,8 @@ def test_ls_as_json(monitor: FakeMonitor, capsys: pytest.CaptureFixture[str]) ->
         "slug": "nightly-backup",
         "uuid": BACKUP,
         "tags": "prod db",
-        "status": "started",
+        "status": "running",
+        "started": True,
         "last_ping": "2026-03-11T03:00:00+01:00",
         "next_due": "2026-03-12T03:00:00+01:00",
         "last_duration_s": 75.0,
@@ -345,7 +346,7 @@ def test_a_read_only_key_addresses_checks_by_unique_key(
         # When a check's history is asked for by name
         status, out, _ = cronbeat(monitor, capsys, "history", "DB vacuum")
         # Then its pings were fetched by unique_key
-        assert monitor.api_requests[-1] == f"/api/v3/checks/ro-{VACUUM[:8]}/pings/"
+        assert monitor.api_requests[-1] == f"/api/v3/checks/ro-{VACUUM[:8]}/pings/?limit=1000"
     assert status == 0
     assert out.splitlines()[1:] == [
         "-                           2026-03-10 04:30:00 +01:00  success  -     -",
@@ -430,3 +431,62 @@ def test_the_readme_shows_what_the_commands_print() -> None:
     assert f'$ cronbeat history "Nightly backup" -n 4\n{HISTORY_LAST_4}' in readme
     assert f"$ cronbeat stats nightly-backup --since 2026-03-01\n{STATS_SINCE_MARCH}" in readme
     assert f"$ cronbeat last-failure nightly-backup\n{LAST_FAILURE}" in readme
+
+
+# --- reading back through many pings ---------------------------------------------------------
+
+
+def busy_seed(runs: int, *, failed_first: bool = False) -> dict[str, Any]:
+    """A check that ran every minute: `runs` runs of start and finish, 2 pings each."""
+    log = PingLog(BACKUP)
+    first = datetime.now(UTC) - timedelta(minutes=runs + 1)
+    for minute in range(runs):
+        exit_status = 1 if failed_first and minute == 0 else 0
+        log.run(first + timedelta(minutes=minute), 2.5, exit_status, body=b"ran\n")
+    check = {"name": "busy", "slug": "busy", "status": "up", "started": False, "uuid": BACKUP}
+    return {
+        "api_key": API_KEY,
+        "checks": [check],
+        "pings_by_check": {BACKUP: log.newest_first()},
+        "bodies": log.bodies,
+    }
+
+
+def test_stats_since_7d_count_every_run_across_pages(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a check with 1,250 runs in the last day: 2,500 pings, three pages of the API
+    with running_monitor(**busy_seed(1250)) as monitor:
+        # When its stats for 7 days are asked for
+        status, out, err = cronbeat(monitor, capsys, "stats", "busy", "--since", "7d", "--json")
+        pings_requests = [r for r in monitor.api_requests if "/pings/?" in r]
+    # Then every run is counted, read page by page
+    assert (status, err) == (0, "")
+    assert json.loads(out)["runs"] == 1250
+    assert len(pings_requests) == 3
+
+
+def test_a_monitor_that_does_not_page_gets_a_note_not_a_silent_cap(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a monitor that serves its whole ping log at once, whatever is asked (1,000 pings)
+    with running_monitor(**busy_seed(500), pages_pings=False) as monitor:
+        monitor.pings_by_check[BACKUP] = monitor.pings_by_check[BACKUP][:1000]
+        # When stats are asked for
+        status, out, err = cronbeat(monitor, capsys, "stats", "busy", "--since", "7d", "--json")
+    # Then the runs it has are counted, and stderr says the count stops at its newest pings
+    assert status == 0
+    assert json.loads(out)["runs"] == 500
+    assert err == (
+        "cronbeat: note: the monitor serves only its newest 1000 pings; "
+        "runs before them are not counted\n"
+    )
+
+
+def test_last_failure_reads_back_past_the_first_page(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a check whose only failure is its oldest run, 1,200 runs ago
+    with running_monitor(**busy_seed(1200, failed_first=True)) as monitor:
+        # When its last failure is asked for
+        status, out, _ = cronbeat(monitor, capsys, "last-failure", "busy")
+    # Then it is found, with its duration in the CLI's words
+    assert status == 0
+    assert out.splitlines()[0].endswith("exit status 1 after 2.5 s")
+    assert out.splitlines()[1] == "ran"

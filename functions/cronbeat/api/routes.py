@@ -154,10 +154,15 @@ def resume_check(check: str) -> CheckOut:
 @route(
     "GET",
     f"{V3}/checks/<check>/pings/",
-    summary="The check's latest pings, newest first (uuid or unique_key).",
+    summary="The check's latest pings, newest first (uuid or unique_key); `before=n` pages back "
+    "to those numbered below n.",
 )
-def list_pings(check: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> PingList:
-    found, pings = _checks().pings(check, limit=limit)
+def list_pings(
+    check: str,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(ge=1, le=9_999_999_999)] = None,
+) -> PingList:
+    found, pings = _checks().pings(check, limit=limit, before_n=before)
     return PingList(pings=[ping_out(found, ping, request_view(router)) for ping in pings])
 
 

@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPException
 from typing import Any
@@ -23,6 +24,18 @@ class NotFound(ApiError):
     pass
 
 
+class PingsNotPaged(Exception):
+    """The monitor served the same pings again when asked for older ones."""
+
+    def __init__(self, read: int) -> None:
+        super().__init__(f"the monitor serves only its newest {read} pings")
+        self.read = read
+
+
+PING_PAGE_SIZE = 1000
+"""The most pings the management API returns in one reply."""
+
+
 @dataclass(frozen=True)
 class ManagementApi:
     base_url: str
@@ -32,9 +45,27 @@ class ManagementApi:
     def checks(self) -> list[JsonObject]:
         return _objects(self._get_json("checks/"), "checks")
 
-    def pings(self, check_key: str) -> list[JsonObject]:
-        """The check's pings, newest first; `check_key` is its uuid or its read-only unique_key."""
-        return _objects(self._get_json(f"checks/{_segment(check_key)}/pings/"), "pings")
+    def ping_pages(self, check_key: str) -> Iterator[list[JsonObject]]:
+        """The check's pings page by page, newest first, each page older than the one before.
+
+        `check_key` is its uuid or its read-only unique_key. cronbeat pages back with `before`;
+        a monitor that ignores it (Healthchecks.io serves its whole ping log at once) repeats its
+        page, and then `PingsNotPaged` says how many pings could be read.
+        """
+        path = f"checks/{_segment(check_key)}/pings/?limit={PING_PAGE_SIZE}"
+        before: int | None = None
+        read = 0
+        while True:
+            query = f"&before={before}" if before is not None else ""
+            page = _objects(self._get_json(path + query), "pings")
+            numbers = [ping["n"] for ping in page if isinstance(ping.get("n"), int)]
+            if before is not None and any(n >= before for n in numbers):
+                raise PingsNotPaged(read)
+            yield page
+            read += len(page)
+            if len(page) < PING_PAGE_SIZE or not numbers:
+                return
+            before = min(numbers)
 
     def ping_body(self, check_key: str, n: int) -> bytes | None:
         """A ping's stored body, or None when the monitor no longer holds it."""

@@ -4,11 +4,12 @@ it take, and what did it print when it failed. A table for people, or JSON with 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-from cronbeat.cli.api import JsonObject, ManagementApi, NotFound, check_key
+from cronbeat.cli.api import JsonObject, ManagementApi, NotFound, PingsNotPaged, check_key
 from cronbeat.cli.runs import Run, as_seconds, parse_time, runs_from_pings, summarize
 from cronbeat.cli.table import (
     NONE,
@@ -30,6 +31,20 @@ def last_duration_s(check: dict[str, Any]) -> float | None:
     )
 
 
+def shown_status(check: JsonObject) -> str:
+    """The status in the dashboard's words, so a terminal and a browser never disagree.
+
+    A run in progress on a check that is up or new is `running` (Healthchecks.io's v1 API says
+    `started`); `grace` is `late`; a late or down check with a run open adds `, running`.
+    """
+    status = str(check.get("status") or "new")
+    running = bool(check.get("started")) or status == "started"
+    if status in ("started", "up", "new") and running:
+        return "running"
+    word = "late" if status == "grace" else status
+    return f"{word}, running" if running else word
+
+
 def list_checks(api: ManagementApi, out: TextIO, *, as_json: bool) -> None:
     """Every check with its status, last ping, next due time and last duration."""
     checks = api.checks()
@@ -39,7 +54,7 @@ def list_checks(api: ManagementApi, out: TextIO, *, as_json: bool) -> None:
     rows = [
         (
             _label(check),
-            str(check.get("status") or NONE),
+            shown_status(check),
             local_time(_time(check.get("last_ping"))),
             local_time(_time(check.get("next_ping"))),
             duration_text(last_duration_s(check)),
@@ -51,7 +66,12 @@ def list_checks(api: ManagementApi, out: TextIO, *, as_json: bool) -> None:
 
 def list_runs(api: ManagementApi, since: datetime, out: TextIO, *, as_json: bool) -> None:
     """All runs of all checks placed at or after `since`, newest first."""
-    found = [(check, run) for check in api.checks() for run in _runs(api, check) if run.at >= since]
+    found = [
+        (check, run)
+        for check in api.checks()
+        for run in _runs(api, check, _back_to(since))
+        if run.at >= since
+    ]
     found.sort(key=lambda pair: pair[1].at, reverse=True)
     if as_json:
         runs = [{"check": _check_json(check), **_run_json(run)} for check, run in found]
@@ -64,7 +84,7 @@ def list_runs(api: ManagementApi, since: datetime, out: TextIO, *, as_json: bool
 def history(api: ManagementApi, reference: str, limit: int, out: TextIO, *, as_json: bool) -> None:
     """The check's last `limit` runs, newest first."""
     check = api.find_check(reference)
-    runs = _runs(api, check)[:limit]
+    runs = _runs(api, check, lambda runs: len(runs) > limit)[:limit]
     if as_json:
         _dump({"check": _check_json(check), "runs": [_run_json(run) for run in runs]}, out)
         return
@@ -76,7 +96,7 @@ def stats(
 ) -> None:
     """Success rate, counts and duration percentiles over the window, and the last failure."""
     check = api.find_check(reference)
-    figures = summarize(_runs(api, check), since)
+    figures = summarize(_runs(api, check, _back_to(since)), since)
     last = figures.last_failure
     if as_json:
         rate = figures.success_rate
@@ -113,7 +133,8 @@ def stats(
 def last_failure(api: ManagementApi, reference: str, out: TextIO, *, as_json: bool) -> None:
     """The whole stored output of the most recent failed run."""
     check = api.find_check(reference)
-    failed = next((run for run in _runs(api, check) if run.kind == "fail"), None)
+    runs = _runs(api, check, lambda runs: any(run.kind == "fail" for run in runs))
+    failed = next((run for run in runs if run.kind == "fail"), None)
     output = _output(api, check, failed) if failed else None
     if as_json:
         run = _run_json(failed) if failed else None
@@ -130,11 +151,29 @@ def last_failure(api: ManagementApi, reference: str, out: TextIO, *, as_json: bo
         out.write(output if output.endswith("\n") or not output else output + "\n")
 
 
-def _runs(api: ManagementApi, check: JsonObject) -> list[Run]:
+def _runs(api: ManagementApi, check: JsonObject, enough: Callable[[list[Run]], bool]) -> list[Run]:
+    """The check's runs, newest first, read back page by page until `enough` of them are in.
+
+    One page more is read after that, so the oldest run wanted has its start. When the monitor
+    cannot page back, a note on stderr says how many pings were counted: never a silent cap.
+    """
+    pings: list[JsonObject] = []
+    pages = api.ping_pages(check_key(check))
     try:
-        return runs_from_pings(api.pings(check_key(check)))
+        for page in pages:
+            pings.extend(page)
+            if enough(runs_from_pings(pings)):
+                pings.extend(next(pages, []))
+                break
     except NotFound:
         raise NotFound(f"unknown check: {_label(check)!r}") from None
+    except PingsNotPaged as capped:
+        sys.stderr.write(f"cronbeat: note: {capped}; runs before them are not counted\n")
+    return runs_from_pings(pings)
+
+
+def _back_to(since: datetime) -> Callable[[list[Run]], bool]:
+    return lambda runs: bool(runs) and runs[-1].at < since
 
 
 def _output(api: ManagementApi, check: JsonObject, run: Run) -> str | None:
@@ -178,7 +217,8 @@ def _check_json(check: JsonObject, *, full: bool = False) -> dict[str, Any]:
     return {
         **identity,
         "tags": check.get("tags"),
-        "status": check.get("status"),
+        "status": shown_status(check),
+        "started": bool(check.get("started")) or check.get("status") == "started",
         "last_ping": iso_time(_time(check.get("last_ping"))),
         "next_due": iso_time(_time(check.get("next_ping"))),
         "last_duration_s": last_duration_s(check),

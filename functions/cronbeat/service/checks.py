@@ -135,9 +135,15 @@ class CheckService:
             if wanted.issubset(s.check.tag_list) and (slug is None or s.check.slug == slug)
         ]
 
-    def pings(self, reference: str, *, limit: int) -> tuple[Check, list[PingRecord]]:
+    def pings(
+        self, reference: str, *, limit: int, before_n: int | None = None
+    ) -> tuple[Check, list[PingRecord]]:
+        """The check's latest `limit` pings, or those numbered below `before_n`, newest first.
+
+        A finish whose start is on the next page has no duration here: a client paging back
+        pairs the pages it holds (as `cronbeat stats` does)."""
         check = self.get(reference)
-        pings = self._stores.history.pings(check.id, limit=limit)
+        pings = self._stores.history.pings(check.id, limit=limit, before_n=before_n)
         paired = machine.run_durations(pings)
         return check, [
             replace(ping, duration_ms=paired[position]) if position in paired else ping

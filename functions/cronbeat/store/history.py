@@ -262,13 +262,22 @@ class History:
             return False
         return True
 
-    def pings(self, check_id: str, *, limit: int = 100) -> list[PingRecord]:
-        """The check's latest pings, newest first."""
+    def pings(
+        self, check_id: str, *, limit: int = 100, before_n: int | None = None
+    ) -> list[PingRecord]:
+        """The check's latest pings (or those numbered below `before_n`), newest first."""
         records: list[PingRecord] = []
+        if before_n is not None and before_n <= 1:
+            return records
+        values: dict[str, Any] = {":pk": {"S": check_id}, ":prefix": {"S": PING_PREFIX}}
+        condition = "pk = :pk AND begins_with(sk, :prefix)"
+        if before_n is not None:
+            condition = "pk = :pk AND sk BETWEEN :prefix AND :last"
+            values[":last"] = {"S": ping_sk(before_n - 1)}
         kwargs: dict[str, Any] = {
             "TableName": self._events,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": check_id}, ":prefix": {"S": PING_PREFIX}},
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
         }
         while len(records) < limit:
