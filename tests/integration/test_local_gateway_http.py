@@ -11,6 +11,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -236,22 +237,33 @@ def send_ping(port: int) -> socket.socket:
     return raw
 
 
-def test_past_the_pool_and_its_queue_the_server_answers_503_with_retry_after() -> None:
-    # Given a server with 2 workers and room for 2 waiting connections, both workers held
-    gate = Gate()
-    err = io.StringIO()
+@contextmanager
+def gated_server(gate: Gate, err: io.StringIO, **pool: int) -> Iterator[GatewayServer]:
+    """A served GatewayServer whose every route is `gate`, with the pool sizes given."""
     server = GatewayServer(
         ("127.0.0.1", 0),
         Console(io.StringIO(), err),
         lambda method, path: Route(gate, "ANY /ping/{proxy+}"),
-        workers=2,
-        queued=2,
+        **pool,
     )
-    port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    held = [send_ping(port) for _ in range(2)]
     try:
+        yield server
+    finally:
+        gate.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_past_the_pool_and_its_queue_the_server_answers_503_with_retry_after() -> None:
+    # Given a server with 2 workers and room for 2 waiting connections, both workers held
+    gate = Gate()
+    err = io.StringIO()
+    with gated_server(gate, err, workers=2, queued=2) as server:
+        port = server.server_address[1]
+        held = [send_ping(port) for _ in range(2)]
         gate.wait_held(2)
         waiting = [send_ping(port) for _ in range(2)]
         # When one more client comes
@@ -267,11 +279,6 @@ def test_past_the_pool_and_its_queue_the_server_answers_503_with_retry_after() -
             assert raw.makefile("rb").readline().startswith(b"HTTP/1.1 200 ")
             raw.close()
         assert err.getvalue() == ""
-    finally:
-        gate.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def test_a_client_that_hangs_up_before_its_reply_leaves_no_traceback() -> None:
@@ -279,15 +286,7 @@ def test_a_client_that_hangs_up_before_its_reply_leaves_no_traceback() -> None:
     # with one worker (so the next request is served only once that one is over)
     gate = Gate()
     err = io.StringIO()
-    server = GatewayServer(
-        ("127.0.0.1", 0),
-        Console(io.StringIO(), err),
-        lambda method, path: Route(gate, "ANY /ping/{proxy+}"),
-        workers=1,
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with gated_server(gate, err, workers=1) as server:
         raw = send_ping(server.server_address[1])
         gate.wait_held(1)
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -298,7 +297,3 @@ def test_a_client_that_hangs_up_before_its_reply_leaves_no_traceback() -> None:
         with send_ping(server.server_address[1]) as again:
             assert again.makefile("rb").readline().startswith(b"HTTP/1.1 200 ")
         assert err.getvalue() == ""
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
