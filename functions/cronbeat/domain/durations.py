@@ -26,12 +26,13 @@ def format_duration_s(seconds: float) -> str:
 
 
 def format_duration_ms(milliseconds: int) -> str:
-    """A run's duration: "350 ms" under a second, "3.0 s" (tenths, rounded) under a minute, then
+    """A run's duration: "350 ms" under a second, "3.0 s" (tenths, halves up) under a minute, then
     as `format_duration_s` of the rounded seconds. The dashboard's `duration()` follows the same
     rule, so a 2,998 ms run reads "3.0 s" in both."""
     if 0 <= milliseconds < 1000:
         return f"{milliseconds} ms"
-    tenths = round(milliseconds / 100)
+    # Halves round up, as the dashboard's Math.round does (Python's round() goes to even).
+    tenths = (milliseconds + 50) // 100
     if 0 <= tenths < 600:
         return f"{tenths // 10}.{tenths % 10} s"
-    return format_duration_s(round(milliseconds / 1000))
+    return format_duration_s((milliseconds + 500) // 1000)
