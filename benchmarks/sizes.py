@@ -44,6 +44,7 @@ def typical_check(rng: random.Random, index: int) -> Check:
         success_streak=rng.randint(1, 10_000),
         channels=",".join(CHANNEL_IDS[: rng.randint(1, 2)]),
         created_ms=T0 - 10**10,
+        last_request="CZbq5gKqIAMEVDw=",  # the shape of an API Gateway request id
     )
 
 
@@ -65,6 +66,7 @@ def largest_check() -> Check:
         last_ping_ms=T0,
         last_start_ms=T0,
         last_start_rid="b7a7c7d2-1e7e-4a8d-9d4e-2b8d0f7c6a11",
+        last_request="b7a7c7d2-1e7e-4a8d-9d4e-2b8d0f7c6a11",  # local mode's are uuids
         last_exit=255,
         last_duration_ms=31_536_000_000,
         n_pings=10**12,

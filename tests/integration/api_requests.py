@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
@@ -86,7 +87,7 @@ def api_event(
                 "sourceIp": "203.0.113.7",
                 "userAgent": "curl/8.5.0",
             },
-            "requestId": "req-1",
+            "requestId": uuid.uuid4().hex[:16],  # API Gateway's: one per request
             "routeKey": "GET /",
             "stage": "$default",
             "time": "01/Jan/2026:00:00:00 +0000",

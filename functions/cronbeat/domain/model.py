@@ -125,6 +125,9 @@ class Check:
     created_ms: int | None = field(default=None, metadata=kept(stored="created"))
     badge_key: str = ""
     """The random key of the check's public badge URL; it reveals nothing of the check's id."""
+    last_request: str = field(default="", metadata=kept(stored="last_req"))
+    """The request id of the last ping written: a write the SDK retries after it committed
+    finds its own id here and is not applied twice."""
 
     @property
     def started(self) -> bool:

@@ -75,7 +75,12 @@ def ping() -> Response[str]:
     if request.target.check_id is not None:
         logger.append_keys(check_id=request.target.check_id)
     recorded = default_service().record(
-        request.address, request.ping, request.sender, create=request.create, at_ms=clock.now_ms()
+        request.address,
+        request.ping,
+        request.sender,
+        create=request.create,
+        at_ms=clock.now_ms(),
+        request_id=event.request_context.request_id,
     )
     if recorded.check_id is not None:
         logger.append_keys(check_id=recorded.check_id)

@@ -59,6 +59,11 @@ class Recorded:
     kind: StoredKind | None = None
 
 
+def _already_written(stored: StoredCheck | None, request_id: str) -> bool:
+    """The check holds this request's id: an earlier attempt of this very write committed."""
+    return bool(request_id) and stored is not None and stored.check.last_request == request_id
+
+
 class Contention(Exception):
     """A ping lost MAX_ATTEMPTS races in a row; nothing of it was written."""
 
@@ -82,38 +87,51 @@ class PingService:
         self._sleep = sleep
 
     def record(
-        self, address: Address, ping: Ping, sender: Sender, *, create: bool, at_ms: int
+        self,
+        address: Address,
+        ping: Ping,
+        sender: Sender,
+        *,
+        create: bool,
+        at_ms: int,
+        request_id: str = "",
     ) -> Recorded:
         found = self._find(address, create, at_ms)
         if not isinstance(found, tuple):
             return Recorded(found)
         check_id, created = found
         try:
-            outcome = self.apply(check_id, ping, at_ms, sender)
+            outcome = self.apply(check_id, ping, at_ms, sender, request_id)
         except Contention:
             return Recorded("busy", check_id)
         if outcome is None:
             return Recorded("not_found", check_id)
         return Recorded("created" if created else "recorded", check_id, outcome.kind)
 
-    def apply(self, check_id: str, ping: Ping, at_ms: int, sender: Sender) -> PingOutcome | None:
+    def apply(
+        self, check_id: str, ping: Ping, at_ms: int, sender: Sender, request_id: str = ""
+    ) -> PingOutcome | None:
         """Apply `ping` to the check and record it; None if there is no such check.
 
         The outcome is exactly `apply_ping` on the stored state the winning write was conditioned
         on. Raises Contention if it lost every one of MAX_ATTEMPTS races.
+
+        `request_id` (API Gateway's, the same for every SDK retry of the request) makes the
+        ping idempotent without a read: each write stores it on the check, and a write that
+        finds it there already committed, so the ping is counted and stored once.
         """
         plan = fast_path(ping)
         seen: StoredCheck | None = None
         for attempt in range(MAX_ATTEMPTS):
             if plan is not None and (seen is None or plan.admits(seen.check)):
                 try:
-                    fast = self._checks.update_fast(check_id, plan, ping, at_ms)
+                    fast = self._checks.update_fast(check_id, plan, ping, at_ms, request_id)
                 except LostRace:
                     self._backoff(attempt)
                     continue
                 if fast.stored is None:
                     return None
-                if fast.applied:
+                if fast.applied or _already_written(fast.stored, request_id):
                     return self._record_fast(plan, ping, at_ms, sender, fast.stored.check)
                 seen = fast.stored
                 continue
@@ -122,9 +140,13 @@ class PingService:
                 if seen is None:
                     return None
             outcome = apply_ping(seen.check, ping, at_ms)
+            if request_id:
+                outcome = replace(outcome, check=replace(outcome.check, last_request=request_id))
             try:
                 self._write(seen, outcome, ping, at_ms, sender)
             except LostRace as lost:
+                if _already_written(lost.stored, request_id):
+                    return outcome
                 seen = lost.stored
                 if lost.conflict or attempt >= 2:
                     self._backoff(attempt)

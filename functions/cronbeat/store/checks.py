@@ -83,10 +83,13 @@ def _stored(item: Item | None) -> StoredCheck | None:
     return None if item is None else StoredCheck(from_item(item), revision(item))
 
 
-def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
+def fast_path_request(
+    plan: FastPath, ping: Ping, at_ms: int, request_id: str = ""
+) -> dict[str, Any]:
     """ConditionExpression and UpdateExpression for `plan`: `FastPath.admits` and `apply_ping`.
 
     The codec leaves out attributes at their default, so "false", "" and 0 are also "absent".
+    With a `request_id`, the update also refuses a check that this request already wrote.
     """
     x = Expression()
     status = x.name("status")
@@ -125,6 +128,12 @@ def fast_path_request(plan: FastPath, ping: Ping, at_ms: int) -> dict[str, Any]:
         f"{x.name('n_pings')} = if_not_exists({x.name('n_pings')}, {zero}) + {one}",
         f"{x.name(REVISION)} = if_not_exists({x.name(REVISION)}, {zero}) + {one}",
     ]
+    if request_id:
+        last_request, this_request = x.name("last_req"), x.value("request", request_id)
+        conditions.append(
+            f"(attribute_not_exists({last_request}) OR {last_request} <> {this_request})"
+        )
+        sets.append(f"{last_request} = {this_request}")
     removes: list[str] = []
     if plan.kind == "start":
         sets.append(f"{last_start} = {now}")
@@ -247,7 +256,9 @@ class CheckRepository:
         }
         return [item["id"]["S"] for item in items(self._db.query, request)]
 
-    def update_fast(self, check_id: str, plan: FastPath, ping: Ping, at_ms: int) -> FastResult:
+    def update_fast(
+        self, check_id: str, plan: FastPath, ping: Ping, at_ms: int, request_id: str = ""
+    ) -> FastResult:
         """Apply `plan` with one conditional UpdateItem; hand back the new or the stored check.
 
         Raises LostRace(conflict=True) when a concurrent transaction held the item.
@@ -258,7 +269,7 @@ class CheckRepository:
                 Key=self._key(check_id),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **fast_path_request(plan, ping, at_ms),
+                **fast_path_request(plan, ping, at_ms, request_id),
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
             return FastResult(False, _stored(exc.response.get("Item")))
