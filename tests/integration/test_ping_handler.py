@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.ping_requests import CHECK_ID
+from tests.integration.ping_requests import CHECK_ID, load_event
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,6 +135,10 @@ def test_ping_logs_carry_the_check_id(run: subprocess.CompletedProcess[str]) -> 
     [garbage] = refused
     assert "check_id" not in garbage
     assert garbage["status"] == 404
+    # And the refused one logs no part of its path, which can hold a uuid or the ping key
+    bad_path = load_event("ping_bad_path")["rawPath"]
+    assert "path" not in garbage
+    assert not [part for part in bad_path.strip("/").split("/")[1:] if part in json.dumps(garbage)]
 
 
 def test_the_ping_path_imports_neither_pydantic_nor_the_tracer() -> None:

@@ -69,7 +69,8 @@ def ping() -> Response[str]:
             body_limit_bytes=runtime.settings().ping_body_limit_bytes,
         )
     except protocol.Rejected as rejected:
-        refused = {"status": rejected.reply.status_code, "path": event.path[:200]}
+        # The reply's own words, never the path: it can hold a check's uuid or the ping key.
+        refused = {"status": rejected.reply.status_code, "reason": rejected.reply.text[:80]}
         logger.info("ping refused", extra=refused)
         return _plain(rejected.reply)
     if request.target.check_id is not None:
