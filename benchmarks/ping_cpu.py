@@ -79,6 +79,8 @@ def measure(endpoint: str) -> dict[str, Any]:
     client.meta.events.unregister("provide-client-params.dynamodb.*", record)
     calls_per_ping = _counts(endpoint)
 
+    log_bytes_per_ping = _log_bytes_per_ping(ping, event, context)
+
     handler_us: list[float] = []
     bare_us: list[float] = []
     replay = [(getattr(client, _snake(name)), params) for name, params in calls]
@@ -98,7 +100,26 @@ def measure(endpoint: str) -> dict[str, Any]:
         "bare_boto3_cpu_us": round(median(bare_us), 1),
         "ping_cpu_ratio": round(median(handler_us) / median(bare_us), 3),
         "calls_per_ping": calls_per_ping,
+        "log_bytes_per_ping": log_bytes_per_ping,
     }
+
+
+def _log_bytes_per_ping(ping: Any, event: dict[str, Any], context: Any) -> float:
+    """What the handler's logger writes per common ping, at the stack's default level (INFO)."""
+    import io
+
+    (handler,) = ping.logger.handlers
+    written = io.StringIO()
+    previous = handler.setStream(written)
+    previous_level = ping.logger.log_level
+    ping.logger.setLevel("INFO")
+    try:
+        for _ in range(100):
+            ping.handler(event, context)
+    finally:
+        handler.setStream(previous)
+        ping.logger.setLevel(previous_level)
+    return round(len(written.getvalue().encode()) / 100, 1)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ BUDGETS: list[tuple[str, str, str, float]] = [
     ("scan_rru_per_sweep.ratio", "sweep read units ÷ ideal (bytes / 8 KB)", "≤", 1.05),
     ("detection_lag_s.max", "detection lag max, s (sweep 1 s)", "≤", 2.0),
     ("alert_isolation_s", "healthy alert behind bad channels, worst s", "≤", 2.0),
+    ("log_bytes_per_ping", "bytes logged per common ping (INFO)", "≤", 150),
     ("state_journal_ratio", "local pings/s with --state ÷ without", "≥", 0.5),
     ("flip_ping_ratio", "local pings/s, every ping a flip ÷ plain", "≥", 0.15),
 ]

@@ -83,6 +83,33 @@ def run() -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_each_ping_logs_one_compact_line(run: subprocess.CompletedProcess[str]) -> None:
+    # Given the pings sent at the default level (INFO)
+    lines = [line for line in run.stdout.splitlines() if '"message":"ping"' in line]
+    # Then each recorded ping wrote one line of at most 150 bytes: kind, status, check, ms
+    assert len(lines) == 7
+    assert max(len(line.encode()) for line in lines) <= 150
+    assert set(json.loads(lines[0])) == {"level", "message", "check_id", "status", "kind", "ms"}
+
+
+def test_at_warning_a_common_ping_logs_nothing() -> None:
+    # Given the stack's WARNING level
+    env = {**_child_env(), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    # When two good pings are sent
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_PINGS, CHECK_ID, f"/ping/{CHECK_ID}", f"/ping/{CHECK_ID}/start"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # Then they were answered and nothing was logged
+    assert "CODES [200, 200]" in done.stderr, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("{")] == []
+
+
 def _json_lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
 
