@@ -102,7 +102,9 @@ def _seed(server: DevServer) -> dict[str, dict[str, Any]]:
         "ingest-events": create("ingest-events", "etl", timeout=3600),
         "nightly-report": create("nightly-report", "prod", timeout=1, grace=3600),
         "sync-mirror": create("sync-mirror", "ops", timeout=1, grace=1),
-        "backup-db": create("backup-db", "db prod", timeout=3600, desc="Nightly dump of the db."),
+        "backup-db": create(
+            "backup-db", "db prod", timeout=3600, desc="Nightly dump of the db.", max_duration=600
+        ),
     }
     run(checks["backup-db"], 0, "dumped 42 tables\n")
     run(checks["backup-db"], 1, FAILED_OUTPUT + "\n")
@@ -397,6 +399,9 @@ def test_check_view_shows_schedule_stats_runs_output_uptime_and_ping_urls(
     expect(page).to_have_url(re.compile(r"#check/[0-9a-f-]{36}$"))
     facts = page.locator("dl.facts")
     expect(facts.locator("dd").first).to_have_text("every 1 h, grace 10 min")
+    expect(facts.locator("dt:text-is('Run duration') + dd")).to_have_text(
+        "at most 10 min, else a failure"
+    )
     stats = page.locator("#week-stats")
     expect(stats.locator("div", has_text="Success rate").locator("dd")).to_have_text("50 %")
     expect(stats.locator("div", has_text="Runs").locator("dd")).to_have_text("2 (1 failed)")

@@ -80,7 +80,14 @@ HEALTHCHECKS_FIELDS = {
     *("filter_http_body", "filter_default_fail", "filter_subject", "filter_body"),
     *("subject", "subject_fail", "badge_url"),
 }
-CRONBEAT_FIELDS = {"failure_threshold", "recovery_threshold", "max_runtime", "realert_every"}
+CRONBEAT_FIELDS = {
+    "failure_threshold",
+    "recovery_threshold",
+    "max_runtime",
+    "realert_every",
+    "min_duration",
+    "max_duration",
+}
 
 
 def test_check_object_has_exactly_the_fields_each_key_may_see(
@@ -152,6 +159,32 @@ def test_cronbeat_fields_round_trip(api: Api) -> None:
     assert cleared.status == 200
     assert cleared.json()["max_runtime"] is None
     assert cleared.json()["realert_every"] is None
+
+
+def test_duration_bounds_round_trip_and_null_turns_them_off(api: Api) -> None:
+    # When a check is created with duration bounds
+    check = api.create(name="etl", min_duration=30, max_duration=900)
+    # Then they are stored and shown
+    shown = api.get(f"checks/{check['uuid']}").json()
+    assert (shown["min_duration"], shown["max_duration"]) == (30, 900)
+    # And one can be changed alone, still checked against the other
+    raised = api.post(f"checks/{check['uuid']}", {"max_duration": 1200})
+    assert (raised.status, raised.json()["min_duration"]) == (200, 30)
+    crossed = api.post(f"checks/{check['uuid']}", {"min_duration": 1200})
+    assert crossed.status == 400
+    assert crossed.json()["error"] == (
+        "json validation error: min_duration must be less than max_duration"
+    )
+    # And null turns a bound off
+    cleared = api.post(f"checks/{check['uuid']}", {"min_duration": None, "max_duration": None})
+    assert (cleared.json()["min_duration"], cleared.json()["max_duration"]) == (None, None)
+
+
+@pytest.mark.parametrize("value", [0, -5, 1.5, "60", True, 31_536_001])
+def test_a_bad_duration_bound_is_a_400_naming_it(api: Api, value: object) -> None:
+    reply = api.post("checks/", {"name": "x", "max_duration": value})
+    assert reply.status == 400
+    assert "max_duration" in reply.json()["error"]
 
 
 def test_a_new_check_gets_channels_only_when_asked_as_on_healthchecks_io(

@@ -32,7 +32,7 @@ from cronbeat.domain.schedule import validate_schedule, zone
 
 SLUG_PATTERN = "^[a-z0-9-_]*$"
 UniqueField = Literal["name", "slug", "tags", "timeout", "grace"]
-NULLABLE_EXTRAS = frozenset({"max_runtime", "realert_every"})
+NULLABLE_EXTRAS = frozenset({"max_runtime", "realert_every", "min_duration", "max_duration"})
 """cronbeat's own optional periods, where `null` means "not set" (the default)."""
 
 
@@ -49,6 +49,8 @@ Period = Annotated[
     AfterValidator(_at_least_min_period),
 ]
 Threshold = Annotated[int, Field(ge=1, le=1000)]
+RunBound = Annotated[int, Field(ge=1, le=MAX_PERIOD_S)]
+"""A run's duration bound, in whole seconds."""
 Text100 = Annotated[str, Field(max_length=100)]
 Slug = Annotated[str, Field(max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN)]
 Keywords = Annotated[str, Field(max_length=200)]
@@ -124,6 +126,16 @@ class CheckSpec(BaseModel):
     realert_every: Period | None = Field(
         default=None,
         description="Re-alert a down check this often, in seconds; null: never (cronbeat).",
+    )
+    min_duration: RunBound | None = Field(
+        default=None,
+        description="A finished run shorter than this many seconds counts as a failure "
+        "(too_fast); null: no bound (cronbeat).",
+    )
+    max_duration: RunBound | None = Field(
+        default=None,
+        description="A run longer than this many seconds counts as a failure (too_slow), and an "
+        "open run past it is down at once; null: no bound (cronbeat).",
     )
 
     @model_validator(mode="before")
@@ -284,6 +296,8 @@ class CheckOut(Reply):
     recovery_threshold: int
     max_runtime: int | None
     realert_every: int | None
+    min_duration: int | None = None
+    max_duration: int | None = None
     last_duration: int | None = None
     last_duration_ms: int | None = Field(
         default=None, description="The last run's duration in milliseconds (cronbeat)."

@@ -106,6 +106,8 @@ def what_happened(alert: Alert) -> str:
             return _never_finished(alert)
         if flip.reason == "fail":
             return _failed(check)
+        if flip.reason in ("too_slow", "too_fast"):
+            return _out_of_bounds(alert)
     if flip.old == "down" and flip.new == "up":
         return _back_up(alert)
     if flip.old == "down" and flip.new == "paused":
@@ -143,6 +145,22 @@ def _never_finished(alert: Alert) -> str:
     return (
         f"started {_ago(check.last_start_ms, alert.at_ms)} ago and never finished (limit {limit})"
     )
+
+
+def _out_of_bounds(alert: Alert) -> str:
+    """A run outside its duration bounds, with both numbers in words."""
+    check = alert.check
+    streak = f" ({check.failure_streak} in a row)" if check.failure_threshold > 1 else ""
+    if check.last_start_ms is not None and check.max_duration_s is not None:
+        running = _ago(check.last_start_ms, alert.at_ms)
+        limit = format_duration_s(check.max_duration_s)
+        return f"still running after {running}, longer than its max duration of {limit}"
+    took = format_duration_ms(check.last_duration_ms or 0)
+    if alert.flip is not None and alert.flip.reason == "too_fast":
+        bound = format_duration_s(check.min_duration_s or 0)
+        return f"finished in {took}, shorter than its min duration of {bound}{streak}"
+    bound = format_duration_s(check.max_duration_s or 0)
+    return f"took {took}, longer than its max duration of {bound}{streak}"
 
 
 def _failed(check: Check) -> str:

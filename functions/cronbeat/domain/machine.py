@@ -109,7 +109,8 @@ def apply_ping(check: Check, ping: Ping, at_ms: int) -> PingOutcome:
     )
     new: Status
     reason: FlipReason
-    if kind == "success":
+    breach = finished.duration_breach(duration_ms) if kind == "success" else None
+    if kind == "success" and breach is None:
         finished = replace(finished, success_streak=finished.success_streak + 1, failure_streak=0)
         if finished.status == "down":
             recovered = finished.success_streak >= finished.recovery_threshold
@@ -117,9 +118,10 @@ def apply_ping(check: Check, ping: Ping, at_ms: int) -> PingOutcome:
         else:
             new, reason = _revived(finished)
     else:
+        # A failure, or a success whose run took too long or too little: counted alike.
         finished = replace(finished, failure_streak=finished.failure_streak + 1, success_streak=0)
         if finished.failure_streak >= finished.failure_threshold:
-            new, reason = "down", "fail"
+            new, reason = "down", breach or "fail"
         else:
             new, reason = _revived(finished)
     after, flip = _flip(finished, new, reason, at_ms)
@@ -134,6 +136,18 @@ def evaluate(check: Check, at_ms: int) -> Evaluation:
         if check.last_start_ms is not None
         else None
     )
+    # An open run past max_duration is down at once, as one past its runtime limit is.
+    slow_deadline_ms = (
+        check.last_start_ms + check.max_duration_s * SECOND_MS
+        if check.last_start_ms is not None and check.max_duration_s is not None
+        else None
+    )
+    if slow_deadline_ms is not None and (
+        run_deadline_ms is None or slow_deadline_ms < run_deadline_ms
+    ):
+        run_deadline_ms = slow_deadline_ms
+    else:
+        slow_deadline_ms = None
     if check.status == "down":
         return _evaluate_down(check, at_ms, started)
 
@@ -148,7 +162,9 @@ def evaluate(check: Check, at_ms: int) -> Evaluation:
     down_at_ms = min(deadlines) if deadlines else None
 
     if down_at_ms is not None and at_ms >= down_at_ms:
-        reason: FlipReason = "run_timeout" if down_at_ms == run_deadline_ms else "timeout"
+        reason: FlipReason = "timeout"
+        if down_at_ms == run_deadline_ms:
+            reason = "too_slow" if run_deadline_ms == slow_deadline_ms else "run_timeout"
         after, flip = _flip(check, "down", reason, at_ms)
         return Evaluation("down", started, after, flip, False, due, down_at_ms)
     if check.status in ("new", "paused") or due is None:
@@ -198,6 +214,8 @@ class FastPath:
             return False
         if self.no_body_filter and check.filter_http_body:
             return False
+        if self.kind == "success" and check.has_duration_bounds:
+            return False  # its duration may breach them: apply_ping decides
         if self.run == "rid_open":
             return check.last_start_ms is not None and check.last_start_rid == self.rid
         if self.run == "rid_open_or_none":

@@ -24,7 +24,15 @@ StoredKind = Literal["success", "start", "fail", "log", "ign"]
 """What the history records; `ign` is a ping the check's filters ignored."""
 
 FlipReason = Literal[
-    "first_ping", "timeout", "fail", "run_timeout", "recovered", "paused", "resumed"
+    "first_ping",
+    "timeout",
+    "fail",
+    "run_timeout",
+    "recovered",
+    "paused",
+    "resumed",
+    "too_fast",
+    "too_slow",
 ]
 
 SECOND_MS = 1000
@@ -100,6 +108,15 @@ class Check:
         default=None, metadata=kept(stored="max_runtime", scanned=True, api="max_runtime")
     )
     """How long a started run may take; None means the grace period."""
+    min_duration_s: int | None = field(
+        default=None, metadata=kept(stored="min_duration", api="min_duration")
+    )
+    """A finished run shorter than this counts as a failure (`too_fast`); None: no bound."""
+    max_duration_s: int | None = field(
+        default=None, metadata=kept(stored="max_duration", scanned=True, api="max_duration")
+    )
+    """A run longer than this counts as a failure (`too_slow`), and an open run past it is down
+    at once; None: no bound."""
     failure_threshold: int = field(default=1, metadata=kept(scanned=True, api="failure_threshold"))
     recovery_threshold: int = field(default=1, metadata=kept(api="recovery_threshold"))
     realert_every_s: int | None = field(
@@ -137,6 +154,20 @@ class Check:
     @property
     def runtime_limit_s(self) -> int:
         return self.max_runtime_s if self.max_runtime_s is not None else self.grace_s
+
+    @property
+    def has_duration_bounds(self) -> bool:
+        return self.min_duration_s is not None or self.max_duration_s is not None
+
+    def duration_breach(self, duration_ms: int | None) -> FlipReason | None:
+        """`too_fast` or `too_slow` when a finished run's duration is outside the bounds."""
+        if duration_ms is None:
+            return None
+        if self.max_duration_s is not None and duration_ms > self.max_duration_s * SECOND_MS:
+            return "too_slow"
+        if self.min_duration_s is not None and duration_ms < self.min_duration_s * SECOND_MS:
+            return "too_fast"
+        return None
 
     @property
     def tag_list(self) -> list[str]:

@@ -111,6 +111,9 @@ def fast_path_request(
         conditions.append(
             f"(attribute_not_exists({body_filter}) OR {body_filter} = {x.value('false', False)})"
         )
+    if plan.kind == "success":
+        conditions.append(f"attribute_not_exists({x.name('min_duration')})")
+        conditions.append(f"attribute_not_exists({x.name('max_duration')})")
     last_start, last_start_rid = x.name("last_start"), x.name("last_start_rid")
     if plan.run == "rid_open":
         conditions.append(f"attribute_exists({last_start})")
