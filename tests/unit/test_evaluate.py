@@ -98,13 +98,37 @@ def test_run_in_progress_within_its_limit_is_started_and_up() -> None:
     assert result.started
 
 
-def test_earlier_of_the_two_deadlines_decides_the_reason() -> None:
-    # Given a check due to time out before its open run would
-    check = make_check(status="up", last_ping_ms=T0, last_start_ms=T0 + HOUR, max_runtime_s=7200)
-    # When the timeout deadline passes first
-    result = evaluate(check, T0 + HOUR + 10 * MINUTE)
+def test_without_max_runtime_the_earlier_of_the_two_deadlines_decides_as_on_healthchecks() -> None:
+    # Given an hourly check (grace 10 min) whose run started late, at 65 min
+    check = make_check(status="up", last_ping_ms=T0, last_start_ms=T0 + 65 * MINUTE)
+    # When the schedule's deadline (70 min) passes before start + grace (75 min)
+    result = evaluate(check, T0 + 70 * MINUTE)
     # Then the reason is the timeout
     assert result.flip == Flip("up", "down", "timeout")
+
+
+def test_a_run_with_max_runtime_is_not_cut_short_by_the_schedule() -> None:
+    # Given the case: timeout 3 s, grace 2 s, max_runtime 30 s, a run started at 1 s
+    check = make_check(
+        status="up", timeout_s=3, grace_s=2, max_runtime_s=30, last_ping_ms=T0,
+        last_start_ms=T0 + SECOND,
+    )  # fmt: skip
+    # Then it is not down when the schedule expected a ping (5 s), nor just before 31 s
+    assert evaluate(check, T0 + 5 * SECOND).flip is None
+    assert evaluate(check, T0 + 31 * SECOND - 1).flip is None
+    # And at start + max_runtime it is down for the run
+    late = evaluate(check, T0 + 31 * SECOND)
+    assert late.flip == Flip("up", "down", "run_timeout")
+    assert late.down_at_ms == T0 + 31 * SECOND
+
+
+def test_a_max_runtime_shorter_than_the_schedule_still_catches_a_hung_run() -> None:
+    # Given an hourly check whose runs take at most 5 min, one started at 10 min
+    check = make_check(
+        status="up", max_runtime_s=300, last_ping_ms=T0, last_start_ms=T0 + 10 * MINUTE
+    )
+    # Then it is down at 15 min, long before the schedule's deadline
+    assert evaluate(check, T0 + 15 * MINUTE).flip == Flip("up", "down", "run_timeout")
 
 
 def test_down_check_stays_down_without_a_reminder_by_default() -> None:

@@ -131,23 +131,6 @@ def apply_ping(check: Check, ping: Ping, at_ms: int) -> PingOutcome:
 def evaluate(check: Check, at_ms: int) -> Evaluation:
     """The check's status at sweep time `at_ms`, and the flip or reminder to write, if any."""
     started = check.started
-    run_deadline_ms = (
-        check.last_start_ms + check.runtime_limit_s * SECOND_MS
-        if check.last_start_ms is not None
-        else None
-    )
-    # An open run past max_duration is down at once, as one past its runtime limit is.
-    slow_deadline_ms = (
-        check.last_start_ms + check.max_duration_s * SECOND_MS
-        if check.last_start_ms is not None and check.max_duration_s is not None
-        else None
-    )
-    if slow_deadline_ms is not None and (
-        run_deadline_ms is None or slow_deadline_ms < run_deadline_ms
-    ):
-        run_deadline_ms = slow_deadline_ms
-    else:
-        slow_deadline_ms = None
     if check.status == "down":
         return _evaluate_down(check, at_ms, started)
 
@@ -158,19 +141,41 @@ def evaluate(check: Check, at_ms: int) -> Evaluation:
     )
     # The due time is computed once: for cron checks it is nearly all of a sweep's CPU.
     timeout_deadline_ms = due + check.grace_s * SECOND_MS if due is not None else None
-    deadlines = [d for d in (timeout_deadline_ms, run_deadline_ms) if d is not None]
-    down_at_ms = min(deadlines) if deadlines else None
+    down_at_ms, reason = _down_deadline(check, timeout_deadline_ms)
 
     if down_at_ms is not None and at_ms >= down_at_ms:
-        reason: FlipReason = "timeout"
-        if down_at_ms == run_deadline_ms:
-            reason = "too_slow" if run_deadline_ms == slow_deadline_ms else "run_timeout"
         after, flip = _flip(check, "down", reason, at_ms)
         return Evaluation("down", started, after, flip, False, due, down_at_ms)
     if check.status in ("new", "paused") or due is None:
         return Evaluation(check.status, started, check, down_at_ms=down_at_ms)
     status: Literal["up", "grace"] = "grace" if at_ms >= due else "up"
     return Evaluation(status, started, check, due_ms=due, down_at_ms=down_at_ms)
+
+
+def _down_deadline(check: Check, schedule_ms: int | None) -> tuple[int | None, FlipReason]:
+    """When a silent check goes down, and why.
+
+    | run open? | max_runtime | goes down at |
+    | --- | --- | --- |
+    | no | any | the schedule's deadline (due + grace) |
+    | yes | not set | the earlier of the schedule's deadline and start + grace (Healthchecks.io) |
+    | yes | set | start + max_runtime: the run has that long, whatever the schedule says |
+
+    With a run open, `max_duration` comes first when it is earlier: the run is too slow.
+    """
+    start = check.last_start_ms
+    if start is None:
+        return schedule_ms, "timeout"
+    run_ms = start + check.runtime_limit_s * SECOND_MS
+    at_ms: int = run_ms
+    reason: FlipReason = "run_timeout"
+    if check.max_runtime_s is None and schedule_ms is not None and schedule_ms < run_ms:
+        at_ms, reason = schedule_ms, "timeout"
+    if check.max_duration_s is not None:
+        slow_ms = start + check.max_duration_s * SECOND_MS
+        if slow_ms < at_ms:
+            return slow_ms, "too_slow"
+    return at_ms, reason
 
 
 def _evaluate_down(check: Check, at_ms: int, started: bool) -> Evaluation:
