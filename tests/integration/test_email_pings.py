@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ def mail_to(*recipients: str, virus: str = "PASS") -> dict[str, Any]:
     message["receipt"]["recipients"] = list(recipients)
     message["receipt"]["virusVerdict"] = {"status": virus}
     event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    event["Records"][0]["Sns"]["MessageId"] = str(uuid.uuid4())  # SNS's: one per message
     return event
 
 
@@ -83,3 +85,18 @@ def test_an_event_that_is_not_from_sns_is_dropped_without_an_error(api: Api) -> 
     # When the ping function gets it: Then nothing is pinged, and nothing fails
     assert handler(event, LambdaContext()) == {"pings": 0}
     assert api.get(f"checks/{check['uuid']}").json()["n_pings"] == 0
+
+
+def test_a_mail_sns_delivers_twice_pings_once(api: Api) -> None:
+    # Given a check, and a mail to it that SNS delivers twice (it delivers at least once)
+    check = api.create(name="backup", timeout=3600)
+    event = mail_to(f"{check['uuid']}@mon.example.com")
+    # When both deliveries reach the ping function
+    handler(event, LambdaContext())
+    handler(event, LambdaContext())
+    # Then the check counted one ping, and its history holds one
+    assert api.get(f"checks/{check['uuid']}").json()["n_pings"] == 1
+    assert len(api.get(f"checks/{check['uuid']}/pings/").json()["pings"]) == 1
+    # And another mail is another ping
+    handler(mail_to(f"{check['uuid']}@mon.example.com"), LambdaContext())
+    assert api.get(f"checks/{check['uuid']}").json()["n_pings"] == 2

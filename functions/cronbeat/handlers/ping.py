@@ -132,9 +132,17 @@ def _pings_by_email(event: dict[str, Any]) -> dict[str, Any]:
         except email_pings.Unreadable as unreadable:
             logger.warning("mail dropped: unreadable", extra={"reason": str(unreadable)})
             continue
-        for mailed in pings:
+        # SNS delivers at least once: its message id (and the recipient's place) makes a
+        # redelivered mail count once, as the request id does for an HTTP ping.
+        message_id = str(record.get("Sns", {}).get("MessageId") or "")
+        for place, mailed in enumerate(pings):
             done = default_service().record(
-                mailed.address, mailed.ping, mailed.sender, create=False, at_ms=clock.now_ms()
+                mailed.address,
+                mailed.ping,
+                mailed.sender,
+                create=False,
+                at_ms=clock.now_ms(),
+                request_id=f"{message_id}/{place}" if message_id else "",
             )
             if done.kind == "fail":
                 _count_failure_ping()

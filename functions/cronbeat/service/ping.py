@@ -22,7 +22,7 @@ from typing import Literal
 
 from cronbeat import runtime
 from cronbeat.domain.badges import new_badge_key
-from cronbeat.domain.machine import FastPath, apply_ping, fast_path
+from cronbeat.domain.machine import FastPath, apply_ping, classify, fast_path
 from cronbeat.domain.model import Check, Ping, PingOutcome, Sender, StoredKind
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.checks import CheckExists, CheckRepository, LostRace, StoredCheck
@@ -139,6 +139,9 @@ class PingService:
                 seen = self._checks.get(check_id)
                 if seen is None:
                     return None
+            if _already_written(seen, request_id):
+                # A request delivered again (SNS redelivers mail): counted the first time.
+                return PingOutcome(seen.check, classify(seen.check, ping))
             outcome = apply_ping(seen.check, ping, at_ms)
             if request_id:
                 outcome = replace(outcome, check=replace(outcome.check, last_request=request_id))
