@@ -69,18 +69,23 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def run() -> subprocess.CompletedProcess[str]:
-    """The pings above, sent through the handler in a fresh interpreter on moto."""
+def send_pings(paths: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """`paths` sent through the handler in a fresh interpreter on moto."""
     return subprocess.run(
-        [sys.executable, "-c", RUN_PINGS, CHECK_ID, *PINGS],
+        [sys.executable, "-c", RUN_PINGS, CHECK_ID, *paths],
         cwd=ROOT,
-        env=_child_env(),
+        env={**_child_env(), **env},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def run() -> subprocess.CompletedProcess[str]:
+    """The pings above, at the default level."""
+    return send_pings(PINGS)
 
 
 def test_each_ping_logs_one_compact_line(run: subprocess.CompletedProcess[str]) -> None:
@@ -94,16 +99,9 @@ def test_each_ping_logs_one_compact_line(run: subprocess.CompletedProcess[str]) 
 
 def test_at_warning_a_common_ping_logs_nothing() -> None:
     # Given the stack's WARNING level
-    env = {**_child_env(), "POWERTOOLS_LOG_LEVEL": "WARNING"}
     # When two good pings are sent
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_PINGS, CHECK_ID, f"/ping/{CHECK_ID}", f"/ping/{CHECK_ID}/start"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = send_pings(
+        [f"/ping/{CHECK_ID}", f"/ping/{CHECK_ID}/start"], POWERTOOLS_LOG_LEVEL="WARNING"
     )
     # Then they were answered and nothing was logged
     assert "CODES [200, 200]" in done.stderr, done.stderr
