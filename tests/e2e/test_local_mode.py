@@ -154,6 +154,29 @@ def test_check_goes_down_alerts_a_signed_webhook_and_recovers(
     assert story == [(1, "recovered"), (0, "timeout"), (1, "first_ping")]
 
 
+def test_a_run_past_its_max_duration_alerts_as_too_slow_with_both_numbers(
+    dev: DevServer, receiver: Receiver
+) -> None:
+    # Given a webhook channel and an up check whose runs may take 1 s at most, set over HTTP
+    channel = dev.api(
+        "POST", "channels/", {"kind": "webhook", "url": receiver.url, "secret": SECRET}
+    )
+    assert channel.status == 201, channel.text
+    spec = {"name": "etl", "timeout": 3600, "max_duration": 1, "channels": "*"}
+    created = dev.api("POST", "checks/", spec)
+    assert (created.status, created.json()["max_duration"]) == (201, 1), created.text
+    check_id = created.json()["uuid"]
+    assert dev.ping(check_id).text == "OK"
+    # When a run starts and does not finish
+    assert dev.ping(f"{check_id}/start").text == "OK"
+    # Then the sweep flips it down as too slow, long before its schedule's deadline
+    [down] = receiver.wait_for(1, ALERT_TIMEOUT_S, dev.stdout.text)
+    alert = verified(down.body, down.headers)
+    assert (alert["status"], alert["reason"]) == ("down", "too_slow")
+    assert "longer than its max duration of 1 s" in str(alert["summary"])
+    assert dev.api("GET", f"checks/{check_id}").json()["status"] == "down"
+
+
 def history(server: DevServer, check_id: str) -> dict[str, object]:
     """What the API says about a check and its past, minus URLs (the port changes)."""
     check = server.api("GET", f"checks/{check_id}").json()
