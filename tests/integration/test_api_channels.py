@@ -56,6 +56,9 @@ def test_given_secret_is_kept_and_not_echoed(aws: Aws, api: Api) -> None:
         ({"kind": "slack", "url": SLACK_URL}, {"url": SLACK_URL}),
         ({"kind": "discord", "url": "https://discord.test/api/webhooks/1/x"}, None),
         ({"kind": "telegram", "bot_token": "123:abc", "chat_id": "-100200"}, None),
+        ({"kind": "mattermost", "url": "https://chat.example.test/hooks/abc"}, None),
+        ({"kind": "googlechat", "url": "https://chat.googleapis.test/v1/spaces/S"}, None),
+        ({"kind": "msteams", "url": "https://prod.logic.azure.test/workflows/1"}, None),
     ],
 )
 def test_other_kinds_store_their_settings_and_echo_none(
@@ -77,6 +80,7 @@ def test_other_kinds_store_their_settings_and_echo_none(
         ({"kind": "email", "url": "https://x.test"}, "kind has unexpected value"),
         ({"url": "https://x.test"}, "kind is missing"),
         ({"kind": "slack"}, "url is missing"),
+        ({"kind": "msteams"}, "url is missing"),
         ({"kind": "webhook", "url": "ftp://x.test"}, "url does not match pattern"),
         ({"kind": "webhook", "url": "https://x.test", "secret": "short"}, "secret is too short"),
         ({"kind": "telegram", "bot_token": "1:a"}, "chat_id is missing"),

@@ -694,3 +694,65 @@ def test_every_attempt_fits_in_an_hour_and_jitter_stays_within_ten_percent(
     assert FIRST_RETRY_S * 0.9 <= waits[0] <= FIRST_RETRY_S * 1.1
     assert all(0.9 * MAX_RETRY_S <= wait <= 1.1 * MAX_RETRY_S for wait in waits[-2:])
     assert waits == sorted(waits)
+
+
+def test_mattermost_gets_the_slack_compatible_message_under_its_own_kind(
+    receiver: Receiver,
+) -> None:
+    channel = Channel(id="m", kind="mattermost", config={"url": receiver.url("/hooks/abc")})
+    result = send(channel)
+    assert result.delivered
+    payload = receiver.received[0].json()
+    assert payload["username"] == "cronbeat"
+    assert payload["text"].startswith("DOWN nightly &lt;backup&gt; &amp; co: no ping")
+    [attachment] = payload["attachments"]
+    assert attachment["color"] == "#e01e5a"
+
+
+def test_google_chat_gets_a_card_with_escaped_text_and_a_link(receiver: Receiver) -> None:
+    channel = Channel(id="g", kind="googlechat", config={"url": receiver.url("/v1/spaces/S")})
+    result = send(channel)
+    assert result.delivered
+    payload = receiver.received[0].json()
+    assert payload["text"].startswith("DOWN nightly <backup> & co: no ping for 1 h 12 min")
+    [wrapper] = payload["cardsV2"]
+    card = wrapper["card"]
+    assert card["header"]["title"] == "DOWN: nightly <backup> & co"
+    widgets = card["sections"][0]["widgets"]
+    assert widgets[0]["textParagraph"]["text"].startswith('<font color="#e01e5a"><b>DOWN</b>')
+    labels = {w["decoratedText"]["topLabel"] for w in widgets if "decoratedText" in w}
+    assert {"Last ping", "Tags"} <= labels
+    output = [w for w in widgets if "Last output" in w.get("textParagraph", {}).get("text", "")]
+    assert "error: disk full" in output[0]["textParagraph"]["text"]
+    [button] = widgets[-1]["buttonList"]["buttons"]
+    assert button["onClick"]["openLink"]["url"].endswith(
+        "#check/0b7c6f1e-1111-4000-8000-00000000abcd"
+    )
+
+
+def test_teams_gets_an_adaptive_card_through_a_workflow(receiver: Receiver) -> None:
+    channel = Channel(id="t", kind="msteams", config={"url": receiver.url("/workflows/run")})
+    result = send(channel)
+    assert result.delivered
+    payload = receiver.received[0].json()
+    assert payload["type"] == "message"
+    [attachment] = payload["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert (card["type"], card["version"]) == ("AdaptiveCard", "1.4")
+    headline, what, facts, *rest = card["body"]
+    assert (headline["text"], headline["color"]) == ("DOWN: nightly <backup> & co", "Attention")
+    assert what["text"].startswith("no ping for 1 h 12 min")
+    assert {"title": "Exit status", "value": "0"} in facts["facts"]
+    assert any(
+        block.get("fontType") == "Monospace" and "disk full" in block["text"] for block in rest
+    )
+    assert card["actions"][0]["url"].endswith("#check/0b7c6f1e-1111-4000-8000-00000000abcd")
+
+
+@pytest.mark.parametrize("kind", ["mattermost", "googlechat", "msteams"])
+def test_a_url_channel_without_a_url_fails_permanently(kind: str) -> None:
+    result = send(Channel(id="x", kind=kind, config={}))  # type: ignore[arg-type]
+    assert (result.delivered, result.permanent) == (False, True)
+    assert result.error is not None
+    assert "no url" in result.error

@@ -194,7 +194,10 @@ class ChannelSettings(BaseModel):
     )
     url: (
         Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] | SkipJsonSchema[None]
-    ) = Field(default=None, description="webhook, slack, discord: where to POST.")
+    ) = Field(
+        default=None,
+        description="webhook, slack, discord, mattermost, googlechat, msteams: where to POST.",
+    )
     secret: Annotated[str, Field(min_length=16, max_length=200)] | SkipJsonSchema[None] = Field(
         default=None,
         description="webhook: HMAC key for X-Cronbeat-Signature; generated when omitted.",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from cronbeat.channels import discord, slack, telegram, webhook
+from cronbeat.channels import discord, googlechat, mattermost, msteams, slack, telegram, webhook
 from cronbeat.channels.alert import Alert
 from cronbeat.channels.transport import HttpPost, InvalidChannelConfig, Resolver, post, resolve_host
 from cronbeat.domain.channel import Channel
@@ -37,6 +37,9 @@ _BUILDERS: dict[str, Builder] = {
     "slack": slack.build,
     "discord": discord.build,
     "telegram": telegram.build,
+    "mattermost": mattermost.build,
+    "googlechat": googlechat.build,
+    "msteams": msteams.build,
 }
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ChannelKind = Literal["webhook", "slack", "discord", "telegram"]
-CHANNEL_KINDS: tuple[ChannelKind, ...] = ("webhook", "slack", "discord", "telegram")
+ChannelKind = Literal[
+    "webhook", "slack", "discord", "telegram", "mattermost", "googlechat", "msteams"
+]
+CHANNEL_KINDS: tuple[ChannelKind, ...] = (
+    "webhook", "slack", "discord", "telegram", "mattermost", "googlechat", "msteams"
+)  # fmt: skip
 
 SECRET_FIELDS = frozenset({"url", "secret", "bot_token"})
 """Config values never echoed back by the API: a webhook or bot URL is a credential."""
@@ -16,7 +20,8 @@ SECRET_FIELDS = frozenset({"url", "secret", "bot_token"})
 class Channel:
     """One delivery target.
 
-    `config` by kind: webhook {url, secret}; slack {url}; discord {url};
+    `config` by kind: webhook {url, secret}; slack, discord, mattermost, googlechat and
+    msteams {url};
     telegram {bot_token, chat_id, and optionally api_base for tests and proxies}.
     """
 

@@ -27,6 +27,9 @@ REQUIRED = {
     "slack": ("url",),
     "discord": ("url",),
     "telegram": ("bot_token", "chat_id"),
+    "mattermost": ("url",),
+    "googlechat": ("url",),
+    "msteams": ("url",),
 }
 
 
