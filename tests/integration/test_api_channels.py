@@ -59,6 +59,10 @@ def test_given_secret_is_kept_and_not_echoed(aws: Aws, api: Api) -> None:
         ({"kind": "mattermost", "url": "https://chat.example.test/hooks/abc"}, None),
         ({"kind": "googlechat", "url": "https://chat.googleapis.test/v1/spaces/S"}, None),
         ({"kind": "msteams", "url": "https://prod.logic.azure.test/workflows/1"}, None),
+        (
+            {"kind": "ntfy", "url": "https://ntfy.test/jobs", "token": "tk_1", "priority_up": 2},
+            {"url": "https://ntfy.test/jobs", "token": "tk_1", "priority_up": "2"},
+        ),
     ],
 )
 def test_other_kinds_store_their_settings_and_echo_none(
@@ -81,6 +85,14 @@ def test_other_kinds_store_their_settings_and_echo_none(
         ({"url": "https://x.test"}, "kind is missing"),
         ({"kind": "slack"}, "url is missing"),
         ({"kind": "msteams"}, "url is missing"),
+        (
+            {"kind": "ntfy", "url": "https://ntfy.test/t", "priority_down": 6},
+            "priority_down is too large",
+        ),
+        (
+            {"kind": "ntfy", "url": "https://ntfy.test/t", "token": "has space"},
+            "token does not match pattern",
+        ),
         ({"kind": "webhook", "url": "ftp://x.test"}, "url does not match pattern"),
         ({"kind": "webhook", "url": "https://x.test", "secret": "short"}, "secret is too short"),
         ({"kind": "telegram", "bot_token": "1:a"}, "chat_id is missing"),

@@ -756,3 +756,50 @@ def test_a_url_channel_without_a_url_fails_permanently(kind: str) -> None:
     assert (result.delivered, result.permanent) == (False, True)
     assert result.error is not None
     assert "no url" in result.error
+
+
+def test_ntfy_publishes_json_to_the_topics_server_with_token_priority_and_tags(
+    receiver: Receiver,
+) -> None:
+    # Given an ntfy topic on a self-hosted server under a path prefix, with a token
+    channel = Channel(
+        id="n",
+        kind="ntfy",
+        config={"url": receiver.url("/ntfy/backups"), "token": "tk_abc", "priority_down": "5"},
+    )
+    # When an alert is delivered
+    result = send(channel)
+    # Then one JSON message reaches the server's root, naming the topic, with the token
+    assert result.delivered
+    [request] = receiver.received
+    assert request.path == "/ntfy"
+    assert request.headers["Authorization"] == "Bearer tk_abc"
+    payload = request.json()
+    assert (payload["topic"], payload["priority"], payload["tags"]) == (
+        "backups",
+        5,
+        ["rotating_light"],
+    )
+    assert payload["title"] == "DOWN: nightly <backup> & co"
+    assert payload["message"].startswith("no ping for 1 h 12 min")
+    assert "error: disk full" in payload["message"]
+    assert payload["click"].endswith("#check/0b7c6f1e-1111-4000-8000-00000000abcd")
+
+
+def test_ntfy_defaults_to_high_priority_and_no_token(receiver: Receiver) -> None:
+    result = send(Channel(id="n", kind="ntfy", config={"url": receiver.url("/alerts")}))
+    assert result.delivered
+    [request] = receiver.received
+    assert request.path == "/"
+    assert "Authorization" not in request.headers
+    assert request.json()["priority"] == 4
+
+
+def test_an_ntfy_url_without_a_topic_fails_permanently(receiver: Receiver) -> None:
+    result = send(Channel(id="n", kind="ntfy", config={"url": receiver.url("/")}))
+    assert (result.delivered, result.permanent, result.error) == (
+        False,
+        True,
+        "ntfy channel url names no topic",
+    )
+    assert receiver.received == []

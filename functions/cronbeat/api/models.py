@@ -55,6 +55,7 @@ Text100 = Annotated[str, Field(max_length=100)]
 Slug = Annotated[str, Field(max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN)]
 Keywords = Annotated[str, Field(max_length=200)]
 Token = Annotated[str, Field(max_length=200, pattern=r"^\S+$")]
+NtfyPriority = Annotated[int, Field(ge=1, le=5)]
 
 
 ShownStatus = Literal["new", "up", "grace", "down", "paused", "started"]
@@ -196,7 +197,8 @@ class ChannelSettings(BaseModel):
         Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] | SkipJsonSchema[None]
     ) = Field(
         default=None,
-        description="webhook, slack, discord, mattermost, googlechat, msteams: where to POST.",
+        description="webhook, slack, discord, mattermost, googlechat, msteams: where to POST; "
+        "ntfy: the topic's URL.",
     )
     secret: Annotated[str, Field(min_length=16, max_length=200)] | SkipJsonSchema[None] = Field(
         default=None,
@@ -204,6 +206,15 @@ class ChannelSettings(BaseModel):
     )
     bot_token: Token | SkipJsonSchema[None] = Field(default=None, description="telegram")
     chat_id: Token | SkipJsonSchema[None] = Field(default=None, description="telegram")
+    token: Token | SkipJsonSchema[None] = Field(
+        default=None, description="ntfy: an access token, sent as a Bearer header."
+    )
+    priority_down: NtfyPriority | SkipJsonSchema[None] = Field(
+        default=None, description="ntfy: priority 1 to 5 of down alerts and reminders (4)."
+    )
+    priority_up: NtfyPriority | SkipJsonSchema[None] = Field(
+        default=None, description="ntfy: priority 1 to 5 of recoveries (3)."
+    )
 
     @model_validator(mode="before")
     @classmethod

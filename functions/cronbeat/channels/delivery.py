@@ -15,7 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from cronbeat.channels import discord, googlechat, mattermost, msteams, slack, telegram, webhook
+from cronbeat.channels import (
+    discord,
+    googlechat,
+    mattermost,
+    msteams,
+    ntfy,
+    slack,
+    telegram,
+    webhook,
+)
 from cronbeat.channels.alert import Alert
 from cronbeat.channels.transport import HttpPost, InvalidChannelConfig, Resolver, post, resolve_host
 from cronbeat.domain.channel import Channel
@@ -40,6 +49,7 @@ _BUILDERS: dict[str, Builder] = {
     "mattermost": mattermost.build,
     "googlechat": googlechat.build,
     "msteams": msteams.build,
+    "ntfy": ntfy.build,
 }
 
 

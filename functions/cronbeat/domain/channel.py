@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ChannelKind = Literal[
-    "webhook", "slack", "discord", "telegram", "mattermost", "googlechat", "msteams"
+    "webhook", "slack", "discord", "telegram", "mattermost", "googlechat", "msteams", "ntfy"
 ]
 CHANNEL_KINDS: tuple[ChannelKind, ...] = (
-    "webhook", "slack", "discord", "telegram", "mattermost", "googlechat", "msteams"
+    "webhook", "slack", "discord", "telegram", "mattermost", "googlechat", "msteams", "ntfy"
 )  # fmt: skip
 
-SECRET_FIELDS = frozenset({"url", "secret", "bot_token"})
+SECRET_FIELDS = frozenset({"url", "secret", "bot_token", "token"})
 """Config values never echoed back by the API: a webhook or bot URL is a credential."""
 
 
@@ -21,7 +21,7 @@ class Channel:
     """One delivery target.
 
     `config` by kind: webhook {url, secret}; slack, discord, mattermost, googlechat and
-    msteams {url};
+    msteams {url}; ntfy {url (the topic's), and optionally token, priority_down, priority_up};
     telegram {bot_token, chat_id, and optionally api_base for tests and proxies}.
     """
 

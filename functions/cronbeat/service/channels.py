@@ -30,7 +30,13 @@ REQUIRED = {
     "mattermost": ("url",),
     "googlechat": ("url",),
     "msteams": ("url",),
+    "ntfy": ("url",),
 }
+SETTINGS = {
+    "telegram": ("bot_token", "chat_id"),
+    "ntfy": ("url", "token", "priority_down", "priority_up"),
+}
+"""The settings each kind stores; every other kind stores its url."""
 
 
 def new_secret() -> str:
@@ -62,7 +68,7 @@ def _config(
     kind: str, config: dict[str, str], given: ChannelSettings, *, rotate: bool
 ) -> tuple[dict[str, str], str | None]:
     """`config` with the settings `given` for `kind`, and a newly generated webhook secret."""
-    fields = ("bot_token", "chat_id") if kind == "telegram" else ("url",)
+    fields = SETTINGS.get(kind, ("url",))
     new = dict(config)
     new.update({name: str(getattr(given, name)) for name in fields if given.given(name)})
     generated = None
