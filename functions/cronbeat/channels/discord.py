@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from cronbeat.channels import message
 from cronbeat.channels.alert import Alert
-from cronbeat.channels.transport import HttpPost, require, require_url
+from cronbeat.channels.transport import HttpPost, json_post, require, require_url
 from cronbeat.domain.channel import Channel
 
 # Discord's embed limits: https://discord.com/developers/docs/resources/message#embed-object-embed-limits
@@ -58,5 +57,4 @@ def payload(alert: Alert) -> dict[str, Any]:
 
 def build(channel: Channel, alert: Alert, *, sent_at_s: int) -> HttpPost:
     url = require_url(require(channel.config, "url", "discord"), "discord")
-    body = json.dumps(payload(alert), ensure_ascii=False).encode("utf-8")
-    return HttpPost(url, body, {"Content-Type": "application/json; charset=utf-8"})
+    return json_post(url, payload(alert))

@@ -6,12 +6,11 @@ so that the API, the dashboard and the docs name the service a team actually use
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cronbeat.channels import slack
 from cronbeat.channels.alert import Alert
-from cronbeat.channels.transport import HttpPost, require, require_url
+from cronbeat.channels.transport import HttpPost, json_post, require, require_url
 from cronbeat.domain.channel import Channel
 
 
@@ -21,5 +20,4 @@ def payload(alert: Alert) -> dict[str, Any]:
 
 def build(channel: Channel, alert: Alert, *, sent_at_s: int) -> HttpPost:
     url = require_url(require(channel.config, "url", "mattermost"), "mattermost")
-    body = json.dumps(payload(alert), ensure_ascii=False).encode("utf-8")
-    return HttpPost(url, body, {"Content-Type": "application/json; charset=utf-8"})
+    return json_post(url, payload(alert))

@@ -9,13 +9,18 @@ down or is still down, and 3 when it recovers.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from cronbeat.channels import message
 from cronbeat.channels.alert import Alert
-from cronbeat.channels.transport import HttpPost, InvalidChannelConfig, require, require_url
+from cronbeat.channels.transport import (
+    HttpPost,
+    InvalidChannelConfig,
+    json_post,
+    require,
+    require_url,
+)
 from cronbeat.domain.channel import Channel
 
 DEFAULT_PRIORITY = {"down": 4, "up": 3}
@@ -60,9 +65,6 @@ def payload(channel: Channel, alert: Alert, topic: str) -> dict[str, Any]:
 
 def build(channel: Channel, alert: Alert, *, sent_at_s: int) -> HttpPost:
     server, topic = topic_endpoint(require(channel.config, "url", "ntfy"))
-    body = json.dumps(payload(channel, alert, topic), ensure_ascii=False).encode("utf-8")
-    headers = {"Content-Type": "application/json; charset=utf-8"}
     token = channel.config.get("token", "")
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    return HttpPost(server, body, headers)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return json_post(server, payload(channel, alert, topic), headers)

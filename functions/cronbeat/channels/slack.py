@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cronbeat.channels import message
 from cronbeat.channels.alert import Alert
-from cronbeat.channels.transport import HttpPost, require, require_url
+from cronbeat.channels.transport import HttpPost, json_post, require, require_url
 from cronbeat.domain.channel import Channel
 
 _SHORT_FIELD_CHARS = 40
@@ -47,5 +46,4 @@ def payload(alert: Alert) -> dict[str, Any]:
 
 def build(channel: Channel, alert: Alert, *, sent_at_s: int) -> HttpPost:
     url = require_url(require(channel.config, "url", "slack"), "slack")
-    body = json.dumps(payload(alert), ensure_ascii=False).encode("utf-8")
-    return HttpPost(url, body, {"Content-Type": "application/json; charset=utf-8"})
+    return json_post(url, payload(alert))

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 from cronbeat.channels import message
 from cronbeat.channels.alert import Alert
-from cronbeat.channels.transport import HttpPost, InvalidChannelConfig, require, require_url
+from cronbeat.channels.transport import (
+    HttpPost,
+    InvalidChannelConfig,
+    json_post,
+    require,
+    require_url,
+)
 from cronbeat.domain.channel import Channel
 
 DEFAULT_API_BASE = "https://api.telegram.org"
@@ -67,7 +72,4 @@ def build(channel: Channel, alert: Alert, *, sent_at_s: int) -> HttpPost:
     chat_id = require(channel.config, "chat_id", "telegram").strip()
     base = channel.config.get("api_base", "").strip() or DEFAULT_API_BASE
     base = require_url(base, "telegram", "api_base").rstrip("/")
-    body = json.dumps(payload(alert, chat_id), ensure_ascii=False).encode("utf-8")
-    return HttpPost(
-        f"{base}/bot{token}/sendMessage", body, {"Content-Type": "application/json; charset=utf-8"}
-    )
+    return json_post(f"{base}/bot{token}/sendMessage", payload(alert, chat_id))

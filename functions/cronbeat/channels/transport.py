@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 USER_AGENT = "cronbeat"
@@ -49,6 +51,15 @@ class HttpPost:
     url: str
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def json_post(url: str, document: Any, headers: Mapping[str, str] | None = None) -> HttpPost:
+    """A POST of `document` as UTF-8 JSON, its characters as they are (`ensure_ascii` off)."""
+    body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    return HttpPost(url, body, {"Content-Type": JSON_CONTENT_TYPE, **(headers or {})})
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from cronbeat.channels import message
 from cronbeat.channels.alert import Alert
-from cronbeat.channels.transport import HttpPost, require, require_url
+from cronbeat.channels.transport import JSON_CONTENT_TYPE, HttpPost, require, require_url
 from cronbeat.domain.channel import Channel
 
 SIGNATURE_HEADER = "X-Cronbeat-Signature"
@@ -64,7 +64,7 @@ def build(channel: Channel, alert: Alert, *, sent_at_s: int) -> HttpPost:
         payload(alert, timestamp_s=sent_at_s), ensure_ascii=False, separators=(",", ":")
     ).encode("utf-8")
     headers = {
-        "Content-Type": "application/json; charset=utf-8",
+        "Content-Type": JSON_CONTENT_TYPE,
         TIMESTAMP_HEADER: str(sent_at_s),
         SIGNATURE_HEADER: signature(secret, body),
         EVENT_HEADER: alert.kind,
