@@ -122,6 +122,12 @@ def item_key(backend: Any, table_name: str, request: dict[str, Any]) -> dict[str
     return {name: request["Item"][name] for name in names}
 
 
+def item_image(backend: Any, table_name: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The item as it is in moto now, in DynamoDB JSON; None when there is none."""
+    current = backend.get_item(table_name, key)
+    return None if current is None else dict(current.to_json()["Attributes"])
+
+
 def _saved_item(
     backend: Any, request: dict[str, Any]
 ) -> tuple[str, dict[str, Any], dict[str, Any] | None] | None:
@@ -134,17 +140,16 @@ def _saved_item(
         return None
     try:
         key = item_key(backend, table_name, part)
-        current = backend.get_item(table_name, key)
+        return table_name, key, item_image(backend, table_name, key)
     except Exception:  # a malformed part: moto refuses the whole transaction
         return None
-    return table_name, key, None if current is None else current.to_json()["Attributes"]
 
 
 def _put_back(
     backend: Any, table_name: str, key: dict[str, Any], item: dict[str, Any] | None
 ) -> None:
     if item is None:
-        if backend.get_item(table_name, key) is not None:
+        if item_image(backend, table_name, key) is not None:
             backend.delete_item(table_name, key)
     else:
         backend.put_item(table_name, item)

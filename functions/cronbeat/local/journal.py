@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from cronbeat.local.backend import item_key
+from cronbeat.local.backend import item_image, item_key
 from cronbeat.local.dynamodb_json import Item, load_item
 from cronbeat.local.state import State
 from cronbeat.store.tables import ALL_TABLES, TableSpec
@@ -60,8 +60,7 @@ class Journal:
             logical = self._logical_names.get(table_name)
             if logical is None:
                 continue
-            current = backend.get_item(table_name, key)
-            item = None if current is None else current.to_json()["Attributes"]
+            item = item_image(backend, table_name, key)
             lines.append(encode_record({"table": logical, "key": key, "item": item}))
         self._out.write(b"".join(lines))
         self._out.flush()
