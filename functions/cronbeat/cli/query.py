@@ -31,6 +31,11 @@ def last_duration_s(check: dict[str, Any]) -> float | None:
     )
 
 
+def run_open(check: JsonObject) -> bool:
+    """A run is in progress: v3's `started`, or v1's status `started`."""
+    return bool(check.get("started")) or check.get("status") == "started"
+
+
 def shown_status(check: JsonObject) -> str:
     """The status in the dashboard's words, so a terminal and a browser never disagree.
 
@@ -38,7 +43,7 @@ def shown_status(check: JsonObject) -> str:
     `started`); `grace` is `late`; a late or down check with a run open adds `, running`.
     """
     status = str(check.get("status") or "new")
-    running = bool(check.get("started")) or status == "started"
+    running = run_open(check)
     if status in ("started", "up", "new") and running:
         return "running"
     word = "late" if status == "grace" else status
@@ -218,7 +223,7 @@ def _check_json(check: JsonObject, *, full: bool = False) -> dict[str, Any]:
         **identity,
         "tags": check.get("tags"),
         "status": shown_status(check),
-        "started": bool(check.get("started")) or check.get("status") == "started",
+        "started": run_open(check),
         "last_ping": iso_time(_time(check.get("last_ping"))),
         "next_due": iso_time(_time(check.get("next_ping"))),
         "last_duration_s": last_duration_s(check),
