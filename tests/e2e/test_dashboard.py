@@ -269,12 +269,19 @@ def watched(browser: Browser, dev: DevServer) -> Iterator[Watched]:
     context.close()
 
 
-def open_dashboard(seen: Watched, key: str = RW_KEY) -> Page:
-    page = seen.page
-    page.goto(seen.origin + "/")
+def submit_key(watched: Watched, key: str, at: str = "/") -> Page:
+    """Open the page at `at` on its key form (focused on the key) and submit `key`, as a user
+    pasting it does."""
+    page = watched.page
+    page.goto(watched.origin + at)
     expect(page.get_by_label("API key")).to_be_focused()
     page.get_by_label("API key").fill(key)
     page.get_by_role("button", name="Open").click()
+    return page
+
+
+def open_dashboard(seen: Watched, key: str = RW_KEY) -> Page:
+    page = submit_key(seen, key)
     expect(page.locator("#checks tbody tr")).to_have_count(len(EXPECTED_ORDER))
     # Every row's run strip has loaded (or said why not).
     expect(page.locator("#checks .strip-empty", has_text="loading")).to_have_count(0)
@@ -530,12 +537,8 @@ def test_an_alert_link_opens_its_check_with_a_read_only_key(
     # Given an alert's link to a check, <base>/#check/<uuid>, and only the read-only key,
     # under which the API names checks by unique_key
     uuids = {c["name"]: c["uuid"] for c in _api(dev, "GET", "checks/")["checks"]}
-    page = watched.page
-    page.goto(f"{watched.origin}/#check/{uuids['backup-db']}")
-
-    # When the user pastes the read-only key
-    page.get_by_label("API key").fill(RO_KEY)
-    page.get_by_role("button", name="Open").click()
+    # When the user follows it and pastes the read-only key
+    page = submit_key(watched, RO_KEY, at=f"/#check/{uuids['backup-db']}")
 
     # Then that check's view opens, under its unique_key, with its runs
     expect(page.get_by_role("heading", level=2)).to_have_text("backup-db")
@@ -575,13 +578,8 @@ def test_the_key_stays_in_the_tab_and_goes_only_in_a_header(watched: Watched) ->
 
 
 def test_a_wrong_key_is_refused_and_the_form_comes_back(watched: Watched) -> None:
-    # Given the key form
-    page = watched.page
-    page.goto(watched.origin + "/")
-
-    # When the user pastes a key the API does not know
-    page.get_by_label("API key").fill("x" * 32)
-    page.get_by_role("button", name="Open").click()
+    # Given the key form, When the user pastes a key the API does not know
+    page = submit_key(watched, "x" * 32)
 
     # Then the form says so, and the key is not kept
     expect(page.get_by_role("alert")).to_have_text(
@@ -593,12 +591,8 @@ def test_a_wrong_key_is_refused_and_the_form_comes_back(watched: Watched) -> Non
 
 
 def test_a_key_of_the_wrong_length_is_named_as_such_and_not_sent(watched: Watched) -> None:
-    # Given the key form
-    page = watched.page
-    page.goto(watched.origin + "/")
-    # When the user pastes a key with a character missing
-    page.get_by_label("API key").fill("x" * 31)
-    page.get_by_role("button", name="Open").click()
+    # Given the key form, When the user pastes a key with a character missing
+    page = submit_key(watched, "x" * 31)
     # Then the form says how long a key is, rather than the API's "missing api key"
     expect(page.get_by_role("alert")).to_have_text(
         "An API key is 32 characters; this one has 31.", use_inner_text=True
@@ -641,10 +635,7 @@ def test_channels_view_marks_failing_channels_with_their_error(
         ]
 
     poll(sent_test_alert, "the test alert is sent", SETTLE_S)
-    page = watched.page
-    page.goto(watched.origin + "/")
-    page.get_by_label("API key").fill(RW_KEY)
-    page.get_by_role("button", name="Open").click()
+    page = submit_key(watched, RW_KEY)
 
     # When the user follows the header's Channels link with the keyboard
     link = page.get_by_role("link", name=re.compile(r"^Channels"))
@@ -720,10 +711,7 @@ def test_channels_view_marks_failing_channels_with_their_error(
 
 def test_check_view_lists_each_alerts_deliveries(watched: Watched, alerted: Alerted) -> None:
     # Given a check whose failure was alerted to the SNS topic and three webhooks
-    page = watched.page
-    page.goto(f"{watched.origin}/#check/{alerted.check['uuid']}")
-    page.get_by_label("API key").fill(RW_KEY)
-    page.get_by_role("button", name="Open").click()
+    page = submit_key(watched, RW_KEY, at=f"/#check/{alerted.check['uuid']}")
     expect(page.get_by_role("heading", level=2)).to_have_text(ALERTED)
 
     # When the user opens its status changes
