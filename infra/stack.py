@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.alerts import Alerts
@@ -14,6 +15,7 @@ from infra.config import StackConfig
 from infra.email import InboundMail
 from infra.function import FunctionDefaults
 from infra.monitoring import Monitoring, Watched
+from infra.nag import acknowledge
 from infra.scanner import Scanner
 from infra.storage import Storage
 
@@ -52,6 +54,23 @@ class CronbeatStack(Stack):
         )
         # Test alerts go through the delivery queue like every other alert.
         alerts.deliveries.grant(api.management.role, "sqs:SendMessage")
+        # Email and SMS channels are subscriptions of the alerts topic: the API makes them, lists
+        # them (to show which wait for confirmation) and ends them.
+        api.management.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sns:Subscribe", "sns:ListSubscriptionsByTopic"],
+                resources=[alerts.topic.topic_arn],
+            )
+        )
+        api.management.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sns:Unsubscribe"], resources=["*"])
+        )
+        acknowledge(
+            api.management.role,
+            "IAM5[Resource::*]",
+            "sns:Unsubscribe names a subscription, not a topic, and IAM scopes it to no resource "
+            "type; the function only ends the subscriptions its email and SMS channels made.",
+        )
         if config.email_domain:
             InboundMail(self, "InboundMail", domain=config.email_domain, ping=api.ping.function)
         scanner = Scanner(self, "Scanner", storage=storage, defaults=defaults)

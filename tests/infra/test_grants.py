@@ -80,6 +80,9 @@ EXPECTED: dict[str, set[Grant]] = {
         ("dynamodb:Query", DELIVERIES),
         ("dynamodb:Query", BADGES),
         ("sqs:SendMessage", QUEUE),
+        ("sns:Subscribe", TOPIC),
+        ("sns:ListSubscriptionsByTopic", TOPIC),
+        ("sns:Unsubscribe", "*"),
     },
     SCANNER: {
         ("dynamodb:Scan", CHECKS),
@@ -255,7 +258,11 @@ class Recorder:
         self._add(found)
 
     def sns(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        assert params.get("TopicArn") == self.aws.topic_arn
+        if "TopicArn" not in params:  # Unsubscribe names only the subscription
+            assert set(params) == {"SubscriptionArn"}, params
+            self._add({("sns:" + model.name, "*")})
+            return
+        assert params["TopicArn"] == self.aws.topic_arn
         self._add({("sns:" + model.name, TOPIC)})
 
     def sqs(self, params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -328,6 +335,11 @@ def _run_the_monitor(aws: Aws, recorder: Recorder, receiver_url: str) -> None:
         # Nothing listens on the discard port: its deliveries fail and are retried.
         unreachable = {"kind": "webhook", "name": "down", "url": "http://127.0.0.1:9/hook"}
         _ok(api.post("channels/", unreachable), 201)
+        # An email channel: a subscription of the topic, listed in reads, ended on delete.
+        email = {"kind": "email", "name": "mail", "address": "ops@example.com"}
+        mail = _ok(api.post("channels/", email), 201)
+        _ok(api.get(f"channels/{mail['id']}"))
+        _ok(api.delete(f"channels/{mail['id']}"))
         check = api.create(name="backup", slug="backup", timeout=60, grace=60, channels="*")
         _ok(api.get("checks/"))
         _ok(api.get(f"checks/{check['uuid']}"))

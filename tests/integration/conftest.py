@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import Aws
 from tests.integration.api_requests import RO_KEY, Api, seed_keys
+from tests.integration.http_receiver import Receiver, serve
 
 
 @pytest.fixture
@@ -24,6 +25,12 @@ def api(aws: Aws) -> Api:
 def readonly(api: Api) -> Api:
     """A read-only client (both keys exist)."""
     return Api(key=RO_KEY)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A scriptable receiver on 127.0.0.1 that records every POST (`http_receiver`)."""
+    yield from serve()
 
 
 @pytest.fixture

@@ -32,7 +32,15 @@ def test_webhook_secret_is_generated_and_shown_only_once(aws: Aws, api: Api) -> 
     assert stored.config == {"url": "https://ops.test/h", "secret": secret}
     listed = api.get("channels/")
     assert listed.json() == {
-        "channels": [{"id": created["id"], "name": "ops", "kind": "webhook", "last_delivery": None}]
+        "channels": [
+            {
+                "id": created["id"],
+                "name": "ops",
+                "kind": "webhook",
+                "settings": {},
+                "last_delivery": None,
+            }
+        ]
     }
     assert secret not in listed.text
     assert "ops.test" not in listed.text
@@ -70,18 +78,21 @@ def test_other_kinds_store_their_settings_and_echo_none(
 ) -> None:
     # When a slack, discord or telegram channel is created
     reply = api.post("channels/", body)
-    # Then the reply names it without any of its settings
+    # Then the reply names it and shows only the settings that are not secrets
     assert reply.status == 201
-    assert set(reply.json()) == {"id", "name", "kind", "last_delivery"}
+    assert set(reply.json()) == {"id", "name", "kind", "settings", "last_delivery"}
     stored = ChannelStore(aws.dynamodb, aws.events_table).get_many([reply.json()["id"]])[0]
     expected = config or {k: v for k, v in body.items() if k != "kind"}
     assert stored.config == expected
+    shown = {k: v for k, v in expected.items() if k not in ("url", "token", "bot_token")}
+    assert reply.json()["settings"] == shown
+    assert api.get(f"channels/{reply.json()['id']}").json()["settings"] == shown
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"kind": "email", "url": "https://x.test"}, "kind has unexpected value"),
+        ({"kind": "fax", "url": "https://x.test"}, "kind has unexpected value"),
         ({"url": "https://x.test"}, "kind is missing"),
         ({"kind": "slack"}, "url is missing"),
         ({"kind": "msteams"}, "url is missing"),
@@ -131,6 +142,7 @@ def test_deleting_a_channel_detaches_it(api: Api) -> None:
         "id": channel["id"],
         "name": "s",
         "kind": "slack",
+        "settings": {},
         "last_delivery": None,
     }
     assert second.status == 404
@@ -180,6 +192,7 @@ def test_updating_a_webhook_changes_its_settings_and_keeps_it_on_its_checks(
         "id": channel["id"],
         "name": "ops-2",
         "kind": "webhook",
+        "settings": {},
         "last_delivery": None,
     }
     new_secret = rotated.json()["secret"]

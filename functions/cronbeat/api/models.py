@@ -55,7 +55,11 @@ Text100 = Annotated[str, Field(max_length=100)]
 Slug = Annotated[str, Field(max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN)]
 Keywords = Annotated[str, Field(max_length=200)]
 Token = Annotated[str, Field(max_length=200, pattern=r"^\S+$")]
-NtfyPriority = Annotated[int, Field(ge=1, le=5)]
+Priority = Annotated[int, Field(ge=-2, le=5)]
+"""ntfy's 1 to 5 or Pushover's -2 to 2; the channel service checks the kind's own range."""
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")]
+"""E.164: a plus, the country code and the number, 7 to 15 digits in all."""
 
 
 ShownStatus = Literal["new", "up", "grace", "down", "paused", "started"]
@@ -209,11 +213,46 @@ class ChannelSettings(BaseModel):
     token: Token | SkipJsonSchema[None] = Field(
         default=None, description="ntfy: an access token, sent as a Bearer header."
     )
-    priority_down: NtfyPriority | SkipJsonSchema[None] = Field(
-        default=None, description="ntfy: priority 1 to 5 of down alerts and reminders (4)."
+    priority_down: Priority | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Priority of down alerts and reminders: ntfy 1 to 5 (4), pushover -2 to 2 (1).",
     )
-    priority_up: NtfyPriority | SkipJsonSchema[None] = Field(
-        default=None, description="ntfy: priority 1 to 5 of recoveries (3)."
+    priority_up: Priority | SkipJsonSchema[None] = Field(
+        default=None, description="Priority of recoveries: ntfy 1 to 5 (3), pushover -2 to 2 (0)."
+    )
+    api_base: (
+        Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")] | SkipJsonSchema[None]
+    ) = Field(
+        default=None,
+        description="telegram, pagerduty, opsgenie, pushover: the service's base URL, for a "
+        "regional, self-hosted or test endpoint (the public service when omitted).",
+    )
+    routing_key: Token | SkipJsonSchema[None] = Field(
+        default=None, description="pagerduty: the Events API v2 integration's routing key."
+    )
+    severity: Literal["critical", "error", "warning", "info"] | SkipJsonSchema[None] = Field(
+        default=None, description="pagerduty: the incident's severity (critical)."
+    )
+    genie_key: Token | SkipJsonSchema[None] = Field(
+        default=None, description="opsgenie: an API integration's key."
+    )
+    region: Literal["us", "eu"] | SkipJsonSchema[None] = Field(
+        default=None, description="opsgenie: the account's region (us)."
+    )
+    priority: Literal["P1", "P2", "P3", "P4", "P5"] | SkipJsonSchema[None] = Field(
+        default=None, description="opsgenie: the alert's priority (P3)."
+    )
+    user_key: Token | SkipJsonSchema[None] = Field(
+        default=None, description="pushover: the user or group key."
+    )
+    app_token: Token | SkipJsonSchema[None] = Field(
+        default=None, description="pushover: the application's API token."
+    )
+    address: Email | SkipJsonSchema[None] = Field(
+        default=None, description="email: the address, which must confirm the subscription."
+    )
+    phone: Phone | SkipJsonSchema[None] = Field(
+        default=None, description="sms: the number in E.164 form, such as +37120000000."
     )
 
     @model_validator(mode="before")
@@ -412,9 +451,29 @@ class ChannelOut(Reply):
     id: str
     name: str
     kind: str
-    last_delivery: LastDelivery | None = Field(
-        default=None, description="The channel's latest alert delivery (cronbeat)."
+    settings: dict[str, str] = Field(
+        default_factory=dict,
+        description="The settings that are not secrets (a chat id, priorities, an api_base, an "
+        "email address); URLs, keys and tokens never come back (cronbeat).",
     )
+    subscription: Literal["pending_confirmation", "confirmed", "missing"] | None = Field(
+        default=None,
+        description="email and sms: the topic subscription's state; an email address receives "
+        "nothing until its owner follows the confirmation link SNS sent (cronbeat).",
+    )
+    last_delivery: LastDelivery | None = Field(
+        default=None,
+        description="The channel's latest alert delivery (cronbeat). Email and SMS channels "
+        "ride on the topic's publish, the `sns` delivery of each flip, and show their test "
+        "alerts here.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data: dict[str, Any] = handler(self)
+        return {
+            k: v for k, v in data.items() if v is not None or k not in ("subscription", "secret")
+        }
 
 
 class ChannelDeliveryOut(DeliveryOut):
@@ -443,13 +502,6 @@ class ChannelCreated(ChannelOut):
     secret: str | None = Field(
         default=None, description="webhook: the signing secret, shown only in this reply."
     )
-
-    @model_serializer(mode="wrap")
-    def _leave_out_secret(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
-        data: dict[str, Any] = handler(self)
-        if data.get("secret") is None:
-            data.pop("secret", None)
-        return data
 
 
 class ErrorOut(Reply):

@@ -41,6 +41,7 @@ from cronbeat.api.shapes import (
     flip_out,
     ping_out,
 )
+from cronbeat.channels.sns import TopicSubscriptions
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import MAX_PERIOD_S
 from cronbeat.service import channels
@@ -198,18 +199,36 @@ def list_flips(
     return FlipList(flips=[flip_out(flip, deliveries) for flip, deliveries in flips])
 
 
-def _channel_out(channel: Channel) -> ChannelOut:
-    return channel_out(channel, channels.last_delivery(runtime.stores(), channel.id))
+def _subscriptions() -> TopicSubscriptions | None:
+    """The alerts topic's subscriptions, which email and SMS channels are; None without one."""
+    topic_arn = runtime.settings().alerts_topic_arn
+    return TopicSubscriptions(runtime.sns(), topic_arn) if topic_arn else None
+
+
+def _channels_out(found: list[Channel]) -> list[ChannelOut]:
+    states = channels.subscription_states(found, _subscriptions())
+    return [
+        channel_out(c, channels.last_delivery(runtime.stores(), c.id), states.get(c.id))
+        for c in found
+    ]
+
+
+def _created(channel: Channel, secret: str | None) -> ChannelCreated:
+    """The reply to a create or update: the channel as a read shows it, and a shown-once
+    secret."""
+    [shown] = _channels_out([channel])
+    return ChannelCreated(**dict(shown), secret=secret)
 
 
 @route("GET", f"{V3}/channels/", summary="The notification channels (no secrets).")
 def list_channels() -> ChannelList:
-    return ChannelList(channels=[_channel_out(c) for c in runtime.stores().channels.all()])
+    return ChannelList(channels=_channels_out(runtime.stores().channels.all()))
 
 
 @route("GET", f"{V3}/channels/<channel_id>", summary="One channel, with its last delivery.")
 def get_channel(channel_id: str) -> ChannelOut:
-    return _channel_out(channels.get_channel(runtime.stores(), channel_id))
+    [shown] = _channels_out([channels.get_channel(runtime.stores(), channel_id)])
+    return shown
 
 
 @route(
@@ -221,8 +240,10 @@ def update_channel(
     channel_id: str,
     update: Annotated[ChannelUpdate, Body()] = ChannelUpdate(),  # noqa: B008
 ) -> ChannelCreated:
-    channel, secret = channels.update_channel(runtime.stores(), channel_id, update)
-    return ChannelCreated(id=channel.id, name=channel.name, kind=channel.kind, secret=secret)
+    channel, secret = channels.update_channel(
+        runtime.stores(), channel_id, update, subscriptions=_subscriptions()
+    )
+    return _created(channel, secret)
 
 
 @route(
@@ -259,20 +280,24 @@ def list_channel_deliveries(
 @route(
     "POST",
     f"{V3}/channels/",
-    summary="Add a webhook, slack, discord or telegram channel (cronbeat).",
+    summary="Add a channel of any kind: webhook, chat, paging, push, email or SMS (cronbeat).",
     responses={201: {"description": "Created; a generated webhook secret is shown once."}},
 )
 def create_channel(spec: Annotated[ChannelSpec, Body()]) -> Response[ChannelCreated]:
     now_ms = request_view(router).now_ms
-    channel, secret = channels.create_channel(runtime.stores(), spec, now_ms=now_ms)
-    shown = ChannelCreated(id=channel.id, name=channel.name, kind=channel.kind, secret=secret)
-    return Response(201, content_types.APPLICATION_JSON, shown)
+    channel, secret = channels.create_channel(
+        runtime.stores(), spec, now_ms=now_ms, subscriptions=_subscriptions()
+    )
+    return Response(201, content_types.APPLICATION_JSON, _created(channel, secret))
 
 
 @route("DELETE", f"{V3}/channels/<channel_id>", summary="Delete a channel (cronbeat).")
 def remove_channel(channel_id: str) -> ChannelOut:
     now_ms = request_view(router).now_ms
-    return channel_out(channels.delete_channel(runtime.stores(), channel_id, now_ms=now_ms))
+    deleted = channels.delete_channel(
+        runtime.stores(), channel_id, now_ms=now_ms, subscriptions=_subscriptions()
+    )
+    return channel_out(deleted)
 
 
 @route("GET", f"{V3}/badges/", summary="The public badge URLs of each tag, and of every check.")

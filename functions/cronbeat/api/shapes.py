@@ -20,7 +20,8 @@ from cronbeat.api.models import (
     PingOut,
     ShownStatus,
 )
-from cronbeat.domain.channel import Channel
+from cronbeat.channels.sns import SubscriptionState
+from cronbeat.domain.channel import INTERNAL_FIELDS, SECRET_FIELDS, Channel
 from cronbeat.domain.machine import evaluate
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Evaluation
 from cronbeat.store.deliveries import DeliveryRecord
@@ -186,11 +187,25 @@ def flip_out(flip: FlipRecord, deliveries: list[DeliveryRecord]) -> FlipOut:
     )
 
 
-def channel_out(channel: Channel, last: DeliveryRecord | None = None) -> ChannelOut:
+def channel_out(
+    channel: Channel,
+    last: DeliveryRecord | None = None,
+    subscription: SubscriptionState | None = None,
+) -> ChannelOut:
     last_delivery = None
     if last is not None:
         at_ms = last.updated_ms if last.updated_ms is not None else last.created_ms
         last_delivery = LastDelivery(state=last.state, at=iso_precise(at_ms), error=last.error)
+    shown = {
+        key: value
+        for key, value in sorted(channel.config.items())
+        if key not in SECRET_FIELDS and key not in INTERNAL_FIELDS
+    }
     return ChannelOut(
-        id=channel.id, name=channel.name, kind=channel.kind, last_delivery=last_delivery
+        id=channel.id,
+        name=channel.name,
+        kind=channel.kind,
+        settings=shown,
+        subscription=subscription,
+        last_delivery=last_delivery,
     )

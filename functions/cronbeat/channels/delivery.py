@@ -21,6 +21,9 @@ from cronbeat.channels import (
     mattermost,
     msteams,
     ntfy,
+    opsgenie,
+    pagerduty,
+    pushover,
     slack,
     telegram,
     webhook,
@@ -50,7 +53,16 @@ _BUILDERS: dict[str, Builder] = {
     "googlechat": googlechat.build,
     "msteams": msteams.build,
     "ntfy": ntfy.build,
+    "pagerduty": pagerduty.build,
+    "opsgenie": opsgenie.build,
+    "pushover": pushover.build,
 }
+"""The HTTP kinds; email and SMS channels are delivered by the alerts topic instead."""
+
+
+def builder(kind: str) -> Builder:
+    """The HTTP request builder of `kind`; KeyError for email and SMS, which the topic sends."""
+    return _BUILDERS[kind]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,9 @@ from cronbeat.channels.alert import Alert
 from cronbeat.channels.transport import (
     HttpPost,
     InvalidChannelConfig,
+    api_base,
     json_post,
     require,
-    require_url,
 )
 from cronbeat.domain.channel import Channel
 
@@ -70,6 +70,5 @@ def build(channel: Channel, alert: Alert, *, sent_at_s: int) -> HttpPost:
     if any(char in token for char in "/?#% ") or not token.isprintable():
         raise InvalidChannelConfig("telegram channel bot_token has characters a token never has")
     chat_id = require(channel.config, "chat_id", "telegram").strip()
-    base = channel.config.get("api_base", "").strip() or DEFAULT_API_BASE
-    base = require_url(base, "telegram", "api_base").rstrip("/")
+    base = api_base(channel.config, "telegram", DEFAULT_API_BASE)
     return json_post(f"{base}/bot{token}/sendMessage", payload(alert, chat_id))

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 USER_AGENT = "cronbeat"
 _ERROR_SNIPPET_CHARS = 100
@@ -105,6 +105,22 @@ def require_url(url: str, kind: str, key: str = "url") -> str:
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise InvalidChannelConfig(f"{kind} channel {key} must be an http(s) URL with a host")
     return url
+
+
+def api_base(config: Mapping[str, str], kind: str, default: str) -> str:
+    """The channel's `api_base` (a self-hosted, regional or test endpoint), else the public
+    service's `default`; without a trailing slash, so paths join with one."""
+    base = config.get("api_base", "").strip() or default
+    return require_url(base, kind, "api_base").rstrip("/")
+
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def form_post(url: str, fields: Mapping[str, str]) -> HttpPost:
+    """A POST of `fields` as an HTML form, UTF-8 and percent-encoded."""
+    body = urlencode(fields).encode("ascii")
+    return HttpPost(url, body, {"Content-Type": FORM_CONTENT_TYPE})
 
 
 Resolver = Callable[[str, int], list[str]]

@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 from cronbeat.channels.alert import Alert
 from cronbeat.channels.delivery import MAX_ATTEMPTS, DeliveryResult, retry_delay_s
 from cronbeat.channels.message import TEST_REASON
-from cronbeat.domain.channel import Channel
+from cronbeat.domain.channel import TOPIC_KINDS, Channel
 from cronbeat.domain.model import Check, Flip
 from cronbeat.store.codec import Item, from_item, to_item
 from cronbeat.store.deliveries import Claimed, DeliveryStore, Finished, Target
@@ -165,12 +165,19 @@ class FanOut:
         self._now_ms = now_ms
 
     def targets(self, entry: OutboxEntry) -> list[Target]:
-        """The topic (when there is one), then each existing channel of the check, once."""
+        """The topic (when there is one), then each existing channel of the check, once.
+
+        Email and SMS channels are subscriptions of the topic, so its one publish, which names
+        them, is their delivery; only a test alert publishes for one of them alone.
+        """
         found: list[Target] = []
         if self._has_topic and entry.image["type"]["S"] != TEST_TYPE:
             found.append(Target(entry.check_id, entry.flip_sk, SNS_CHANNEL_ID, "sns"))
         channel_ids = list(dict.fromkeys(entry.alert.check.channel_ids))
+        is_test = entry.image["type"]["S"] == TEST_TYPE
         for channel in self._channels.get_many(channel_ids):
+            if channel.kind in TOPIC_KINDS and not is_test:
+                continue  # the topic's publish reaches it, through its filtered subscription
             found.append(Target(entry.check_id, entry.flip_sk, channel.id, channel.kind))
         return found
 
@@ -199,8 +206,9 @@ class FanOut:
         return planned
 
 
-Publish = Callable[[Alert], str]
-"""Publish an alert to the SNS topic; returns the message id, raises on failure."""
+Publish = Callable[[Alert, Sequence[str]], str]
+"""Publish an alert to the SNS topic for all its subscribers and the email and SMS channels
+named; returns the message id, raises on failure."""
 Attempt = Callable[[Channel, Alert], DeliveryResult]
 
 
@@ -332,20 +340,28 @@ class Deliverer:
             raise MalformedAlert("the message carries no alert")
         return target, entry
 
+    def _publish_to(self, alert: Alert, channel_ids: Sequence[str]) -> DeliveryResult:
+        if self._publish is None:
+            return DeliveryResult(False, True, None, "there is no alerts topic")
+        try:
+            self._publish(alert, channel_ids)
+        except Exception as exc:  # SNS errors are mostly transient: the queue retries
+            return DeliveryResult(False, False, None, _why(exc))
+        return DeliveryResult(True, False, None, None)
+
     def _send(self, target: Target, alert: Alert) -> DeliveryResult:
         if target.channel_id == SNS_CHANNEL_ID:
-            if self._publish is None:
-                return DeliveryResult(False, True, None, "there is no alerts topic")
-            try:
-                self._publish(alert)
-            except Exception as exc:  # SNS errors are mostly transient: the queue retries
-                return DeliveryResult(False, False, None, _why(exc))
-            return DeliveryResult(True, False, None, None)
+            # The check's email and SMS channels as they are now: one deleted since the flip
+            # has lost its subscription, one added is told.
+            attached = self._channels.get_many(list(dict.fromkeys(alert.check.channel_ids)))
+            return self._publish_to(alert, [c.id for c in attached if c.kind in TOPIC_KINDS])
         # The channel is read at send time: an edit (a new URL, a rotated secret) applies to
         # alerts already queued, and a deleted channel gets nothing.
         found = self._channels.get_many([target.channel_id])
         if not found:
             return DeliveryResult(False, True, None, "the channel was deleted")
+        if found[0].kind in TOPIC_KINDS:
+            return self._publish_to(alert, [found[0].id])
         try:
             return self._attempt(found[0], alert)
         except Exception as exc:  # a channel's bug must not crash the worker: retried
