@@ -543,3 +543,33 @@ def test_update_racing_a_ping_keeps_both(
     assert reply.status == 200
     stored = api.get(f"checks/{code}").json()
     assert (stored["timeout"], stored["n_pings"], stored["status"]) == (7200, 1, "up")
+
+
+def test_a_check_can_be_created_with_a_given_uuid_once(api: Api) -> None:
+    # Given a UUID a check had on another monitor (upper case, as some tools print it)
+    moved = "6A0E2F6C-4D4B-4C1A-9C58-0F1D2E3A4B5C"
+    # When a check is created with it, and again
+    first = api.post("checks/", {"name": "moved", "uuid": moved})
+    again = api.post("checks/", {"name": "moved again", "uuid": moved.lower()})
+    # Then the first keeps that UUID, so its old ping URL works, and the second is refused
+    assert first.status == 201, first.text
+    assert first.json()["uuid"] == moved.lower()
+    assert api.ping(moved.lower()).status == 200
+    assert (again.status, again.error) == (409, f"a check with uuid {moved.lower()} already exists")
+    assert [c["name"] for c in api.get("checks/").json()["checks"]] == ["moved"]
+
+
+@pytest.mark.parametrize("bad", ["not-a-uuid", "6a0e2f6c4d4b4c1a9c580f1d2e3a4b5c", "../../x"])
+def test_a_given_uuid_must_be_one(api: Api, bad: str) -> None:
+    reply = api.post("checks/", {"name": "x", "uuid": bad})
+    assert (reply.status, reply.error) == (400, "json validation error: uuid is not a valid UUID")
+    assert api.get("checks/").json()["checks"] == []
+
+
+def test_a_uuid_cannot_be_changed(api: Api) -> None:
+    code = api.create(name="x")["uuid"]
+    reply = api.post(f"checks/{code}", {"uuid": "6a0e2f6c-4d4b-4c1a-9c58-0f1d2e3a4b5c"})
+    assert (reply.status, reply.error) == (
+        400,
+        "json validation error: uuid can only be given on create",
+    )

@@ -74,6 +74,12 @@ class CheckSpec(BaseModel):
     api_key: str | SkipJsonSchema[None] = Field(
         default=None, description="Alternative to the X-Api-Key header."
     )
+    uuid: Annotated[str, Field(max_length=36)] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Create the check with this UUID, to keep the ping URLs of a check moved "
+        "from another Healthchecks.io-compatible monitor; refused when taken, and on update "
+        "(cronbeat).",
+    )
     name: Text100 | SkipJsonSchema[None] = None
     slug: Slug | SkipJsonSchema[None] = None
     tags: Annotated[str, Field(max_length=500)] | SkipJsonSchema[None] = Field(

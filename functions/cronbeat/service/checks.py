@@ -21,7 +21,7 @@ from cronbeat.domain.badges import new_badge_key
 from cronbeat.domain.channel import Channel
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Flip
 from cronbeat.domain.schedule import schedule_kind
-from cronbeat.store.checks import LostRace
+from cronbeat.store.checks import CheckExists, LostRace
 from cronbeat.store.deliveries import DeliveryRecord
 from cronbeat.store.history import FlipRecord, PingRecord
 from cronbeat.stores import Stores
@@ -209,13 +209,20 @@ class CheckService:
         """Create a check, or update the one `unique` matches; True when it was created."""
         existing = self._matching(spec)
         if existing is not None:
-            return self.update(existing.id, spec), False
+            return self.update(existing.id, spec.model_copy(update={"uuid": None})), False
+        check_id = self._new_id()
+        if spec.given("uuid"):
+            assert spec.uuid is not None
+            check_id = spec.uuid.lower()
+            if not UUID_PATTERN.match(check_id):
+                raise BadRequest("json validation error: uuid is not a valid UUID")
         channels = self._channels(spec)
-        made = Check(
-            id=self._new_id(), created_ms=self._now_ms, status="new", badge_key=new_badge_key()
-        )
+        made = Check(id=check_id, created_ms=self._now_ms, status="new", badge_key=new_badge_key())
         check = apply_spec(made, spec, channels)
-        self._stores.checks.create(check, self._ping_key(check))
+        try:
+            self._stores.checks.create(check, self._ping_key(check))
+        except CheckExists:
+            raise Conflict(f"a check with uuid {check_id} already exists") from None
         return check, True
 
     def _rewrite(self, check_id: str, write: Callable[[Check, int], Check]) -> Check:
@@ -257,6 +264,8 @@ class CheckService:
         return self.get(reference, by_unique_key=False)
 
     def update(self, reference: str, spec: CheckSpec) -> Check:
+        if spec.given("uuid"):
+            raise BadRequest("json validation error: uuid can only be given on create")
         check_id = self._writable(reference).id
         channels = self._channels(spec)
         return self._change(check_id, lambda check: apply_spec(check, spec, channels))
