@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PY := .venv/bin/python
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: setup test lint fmt dev synth bench coverage deploy destroy openapi
+.PHONY: setup test lint fmt dev synth bench coverage deploy destroy openapi wheel
 
 BOOTSTRAP_UV := command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 	|| python3 -m pip install --quiet --disable-pip-version-check uv
@@ -27,6 +27,11 @@ BOOTSTRAP_UV := command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/n
 	@touch $@
 
 setup: .venv/.synced
+
+# The `cronbeat` command for a job host: a wheel with no dependencies, in dist/.
+wheel:
+	@$(BOOTSTRAP_UV)
+	$(UV) build --wheel --out-dir dist --quiet
 
 # Test workers: one per core plus one, as the end-to-end tests spend most of their time waiting
 # on the servers they start (at most 5; `make test TEST_WORKERS=0` runs in one process).

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
 
-from cronbeat.api.shapes import unique_key
+from cronbeat.domain.ids import unique_key
 from tests.e2e.devserver import ROOT, DevServer, poll, start
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from cronbeat import runtime
-from cronbeat.api.shapes import unique_key
+from cronbeat.domain.ids import unique_key
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.deliveries import Target
 from tests.conftest import Aws

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from cronbeat import clock
-from cronbeat.api.shapes import unique_key
+from cronbeat.domain.ids import unique_key
 from cronbeat.domain.model import Check, Flip
 from cronbeat.store.history import flip_item
 from tests.conftest import Aws

@@ -6,7 +6,6 @@ drop sub-second digits, as Healthchecks.io's `isostring` does, while ping dates 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,6 +21,7 @@ from cronbeat.api.models import (
 )
 from cronbeat.channels.sns import SubscriptionState
 from cronbeat.domain.channel import INTERNAL_FIELDS, SECRET_FIELDS, Channel
+from cronbeat.domain.ids import unique_key
 from cronbeat.domain.machine import evaluate
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Evaluation
 from cronbeat.store.deliveries import DeliveryRecord
@@ -55,11 +55,6 @@ def iso_seconds(at_ms: int | None) -> str | None:
 
 def iso_precise(at_ms: int) -> str:
     return datetime.fromtimestamp(at_ms / SECOND_MS, tz=UTC).isoformat()
-
-
-def unique_key(check_id: str) -> str:
-    """Healthchecks.io's stable read-only id: SHA-1 of the first 16 hex digits of the UUID."""
-    return hashlib.sha1(check_id.replace("-", "").lower()[:16].encode()).hexdigest()  # noqa: S324
 
 
 def public_id(check: Check, view: View) -> str:

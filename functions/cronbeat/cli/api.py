@@ -1,4 +1,5 @@
-"""A read-only client of the Healthchecks.io v3 management API, as far as the queries need it."""
+"""A client of the Healthchecks.io v3 management API and cronbeat's channel endpoints, as far as
+the CLI's commands need it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from http.client import HTTPException
 from typing import Any
 
 from cronbeat.cli.ping import network_reason, user_agent
+from cronbeat.domain.ids import unique_key
 
 JsonObject = dict[str, Any]
 
@@ -22,6 +24,10 @@ class ApiError(Exception):
 
 class NotFound(ApiError):
     pass
+
+
+class Refused(ApiError):
+    """The monitor refused a change (a 400 or 409) and said why."""
 
 
 class PingsNotPaged(Exception):
@@ -44,6 +50,48 @@ class ManagementApi:
 
     def checks(self) -> list[JsonObject]:
         return _objects(self._get_json("checks/"), "checks")
+
+    def check(self, key: str) -> JsonObject:
+        return self._object(self._get_json(f"checks/{_segment(key)}"))
+
+    def create_check(self, fields: JsonObject) -> JsonObject:
+        return self._object(self._send("POST", "checks/", fields))
+
+    def update_check(self, key: str, fields: JsonObject) -> JsonObject:
+        return self._object(self._send("POST", f"checks/{_segment(key)}", fields))
+
+    def pause_check(self, key: str) -> JsonObject:
+        return self._object(self._send("POST", f"checks/{_segment(key)}/pause", {}))
+
+    def resume_check(self, key: str) -> JsonObject:
+        return self._object(self._send("POST", f"checks/{_segment(key)}/resume", {}))
+
+    def delete_check(self, key: str) -> JsonObject:
+        return self._object(self._send("DELETE", f"checks/{_segment(key)}", None))
+
+    def channels(self) -> list[JsonObject]:
+        return _objects(self._get_json("channels/"), "channels")
+
+    def create_channel(self, fields: JsonObject) -> JsonObject:
+        return self._object(self._send("POST", "channels/", fields))
+
+    def update_channel(self, channel_id: str, fields: JsonObject) -> JsonObject:
+        return self._object(self._send("POST", f"channels/{_segment(channel_id)}", fields))
+
+    def delete_channel(self, channel_id: str) -> JsonObject:
+        return self._object(self._send("DELETE", f"channels/{_segment(channel_id)}", None))
+
+    def test_channel(self, channel_id: str) -> JsonObject:
+        return self._object(self._send("POST", f"channels/{_segment(channel_id)}/test", {}))
+
+    def find_channel(self, reference: str) -> JsonObject:
+        """The channel whose id or exact name is `reference`."""
+        channels = self.channels()
+        for field in ("id", "name"):
+            for channel in channels:
+                if channel.get(field) == reference:
+                    return channel
+        raise ApiError(f"unknown channel: {reference!r} (no id or name matches)")
 
     def ping_pages(self, check_key: str) -> Iterator[list[JsonObject]]:
         """The check's pings page by page, newest first, each page older than the one before.
@@ -75,11 +123,16 @@ class ManagementApi:
             return None
 
     def find_check(self, reference: str) -> JsonObject:
-        """The one check whose uuid, unique_key, slug or exact name is `reference`."""
+        """The one check whose uuid, unique_key, slug or exact name is `reference`.
+
+        A read-only key sees each check's unique_key instead of its uuid; a uuid still finds
+        its check there, through the key it derives.
+        """
         checks = self.checks()
+        keys = (reference, unique_key(reference))
         for field in ("uuid", "unique_key"):
             for check in checks:
-                if check.get(field) == reference:
+                if check.get(field) in keys:
                     return check
         for field in ("slug", "name"):
             found = [check for check in checks if check.get(field) == reference]
@@ -89,28 +142,49 @@ class ManagementApi:
                 raise ApiError(f"{len(found)} checks have the {field} {reference!r}: use a uuid")
         raise ApiError(f"unknown check: {reference!r} (no uuid, slug or name matches)")
 
+    def _object(self, document: Any) -> JsonObject:
+        if not isinstance(document, dict):
+            raise ApiError(f"{self._host}: the reply is not a JSON object")
+        return document
+
     def _get_json(self, path: str) -> Any:
-        raw = self._get(path)
+        return self._parsed(self._get(path), path)
+
+    def _send(self, method: str, path: str, fields: JsonObject | None) -> Any:
+        body = None if fields is None else json.dumps(fields).encode("utf-8")
+        return self._parsed(self._request(method, path, body), path)
+
+    def _parsed(self, raw: bytes, path: str) -> Any:
         try:
             return json.loads(raw)
         except ValueError:
             raise ApiError(f"{self._host}: the reply to {path} is not JSON") from None
 
     def _get(self, path: str) -> bytes:
+        return self._request("GET", path, None)
+
+    def _request(self, method: str, path: str, body: bytes | None) -> bytes:
         url = f"{self.base_url.rstrip('/')}/api/v3/{path}"
+        headers = {"X-Api-Key": self.api_key, "User-Agent": user_agent()}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         request = urllib.request.Request(  # noqa: S310 (the URL's scheme is checked on input)
-            url, headers={"X-Api-Key": self.api_key, "User-Agent": user_agent()}
+            url, data=body, headers=headers, method=method
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
-                body: bytes = response.read()
-                return body
+                reply: bytes = response.read()
+                return reply
         except urllib.error.HTTPError as error:
-            error.close()
+            detail = _error_text(error)
             if error.code in (401, 403):
                 raise ApiError(f"{self._host} rejected the API key (HTTP {error.code})") from None
             if error.code == 404:
                 raise NotFound(f"{self._host}: not found: {path}") from None
+            if error.code == 405 and method != "GET":
+                raise Refused(f"{self._host}: this needs a read-write API key") from None
+            if error.code in (400, 409, 422) and detail:
+                raise Refused(f"{self._host} refused it: {detail}") from None
             raise ApiError(f"{self._host}: HTTP {error.code} for {path}") from None
         except (urllib.error.URLError, OSError, HTTPException) as error:
             raise ApiError(
@@ -121,6 +195,18 @@ class ManagementApi:
     def _host(self) -> str:
         parts = urllib.parse.urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+
+def _error_text(error: urllib.error.HTTPError) -> str:
+    """The `error` of a JSON error reply, on one line; empty when there is none."""
+    try:
+        document = json.loads(error.read(4096) or b"{}")
+    except (ValueError, OSError):
+        return ""
+    finally:
+        error.close()
+    text = document.get("error") if isinstance(document, dict) else None
+    return " ".join(str(text).split()) if text else ""
 
 
 def check_key(check: JsonObject) -> str:

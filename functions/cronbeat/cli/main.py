@@ -1,4 +1,5 @@
-"""`cronbeat`: wrap a job (`run`), ask about past runs (`ls`, `history`, `stats`, `last-failure`).
+"""`cronbeat`: wrap a job (`run`), ask about past runs (`ls`, `history`, `stats`, `last-failure`),
+and run the monitor (`checks`, `channels`, `sync`, `apply`, `export`, `import-hc`).
 
 `dev` and `keys` belong to the server side: they are imported only when asked for, so a job host
 with the plain `pip install cronbeat` never loads boto3. Every usage error is one line and exit 2.
@@ -11,15 +12,22 @@ import importlib
 import importlib.util
 import os
 import sys
-import urllib.parse
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import NoReturn
 
-from cronbeat.cli import query
-from cronbeat.cli.api import ApiError, ManagementApi
+from cronbeat.cli import manage_cli, query
+from cronbeat.cli.api import ApiError
+from cronbeat.cli.options import (
+    Parser,
+    UsageError,
+    api_client,
+    base_url,
+    count,
+    duration,
+    secret,
+)
 from cronbeat.cli.ping import Pinger, PingTarget
-from cronbeat.cli.timespec import parse_duration_s, parse_since
+from cronbeat.cli.timespec import parse_since
 from cronbeat.cli.wrap import DEFAULT_OUTPUT_LIMIT_BYTES, Wrapping, wrap
 
 USAGE_ERROR = 2
@@ -28,18 +36,6 @@ SERVER_COMMANDS = {"dev": "cronbeat.local.server", "keys": "cronbeat.admin.keys"
 SERVER_EXTRAS = ("boto3", "aws_lambda_powertools", "pydantic", "cronsim", "oncalendar")
 # Each server command's extra, and the top-level modules it brings.
 COMMAND_EXTRAS = {"dev": ("local", (*SERVER_EXTRAS, "moto")), "keys": ("server", SERVER_EXTRAS)}
-FROM_FILE = "file:"
-
-
-class UsageError(Exception):
-    """Wrong flags or settings: said in one line, exit status 2, and the job is not run."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        command = self.prog.removeprefix("cronbeat").strip()
-        where = f"{command}: " if command else ""
-        raise UsageError(f"{where}{message} (see {self.prog} -h)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,7 +77,7 @@ def _server_command(name: str, rest: list[str]) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="cronbeat",
         description="Heartbeat monitoring for cron jobs: wrap a job, ask how its runs went.",
     )
@@ -105,20 +101,20 @@ def _parser() -> argparse.ArgumentParser:
     job = run.add_argument_group("the job")
     job.add_argument(
         "--timeout",
-        type=_duration,
+        type=duration,
         metavar="DURATION",
         help="kill the job after this long (90s, 2h)",
     )
     job.add_argument(
         "--kill-after",
-        type=_duration,
+        type=duration,
         default=10.0,
         metavar="DURATION",
         help="SIGKILL this long after the timeout's SIGTERM (default 10s)",
     )
     job.add_argument(
         "--output-limit",
-        type=_count,
+        type=count,
         default=DEFAULT_OUTPUT_LIMIT_BYTES,
         metavar="BYTES",
         help="send at most the last BYTES of output (default 10000, or the server's limit)",
@@ -128,14 +124,14 @@ def _parser() -> argparse.ArgumentParser:
     pings.add_argument("--no-start-ping", action="store_true", help="send only the finish ping")
     pings.add_argument(
         "--retries",
-        type=_count,
+        type=count,
         default=3,
         metavar="N",
         help="retries of a failed ping (default 3)",
     )
     pings.add_argument(
         "--ping-timeout",
-        type=_duration,
+        type=duration,
         default=5.0,
         metavar="DURATION",
         help="time allowed for each try (default 5s)",
@@ -145,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(command=_run)
 
-    api = _Parser(add_help=False)
+    api = Parser(add_help=False)
     api.add_argument("--url", help="the monitor's base URL [CRONBEAT_URL]")
     api.add_argument(
         "--api-key", help="a read-only or read-write API key, or file:PATH [CRONBEAT_API_KEY]"
@@ -157,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     ls.set_defaults(command=_ls)
     history = commands.add_parser("history", parents=[api], help="a check's last runs")
     history.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
-    history.add_argument("-n", type=_count, default=20, dest="limit", help="runs (default 20)")
+    history.add_argument("-n", type=count, default=20, dest="limit", help="runs (default 20)")
     history.set_defaults(command=_history)
     stats = commands.add_parser("stats", parents=[api], help="success rate and durations")
     stats.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
@@ -168,6 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     failure.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
     failure.set_defaults(command=_last_failure)
+
+    manage_cli.add_commands(commands, api)
 
     commands.add_parser("dev", help="run the whole monitor locally (server extras)", add_help=False)
     commands.add_parser("keys", help="manage API keys (server extras)", add_help=False)
@@ -194,7 +192,7 @@ def _run(options: argparse.Namespace) -> int:
 
 
 def _ping_target(options: argparse.Namespace) -> PingTarget:
-    url = _base_url(options.url)
+    url = base_url(options.url)
     if options.uuid and options.slug:
         raise UsageError("run: give --uuid or --slug, not both")
     uuid, slug = options.uuid, options.slug
@@ -204,7 +202,7 @@ def _ping_target(options: argparse.Namespace) -> PingTarget:
     if uuid:
         if options.create:
             raise UsageError("run: --create works with --slug only")
-        return PingTarget.for_uuid(url, _secret(uuid, "--uuid"))
+        return PingTarget.for_uuid(url, secret(uuid, "--uuid"))
     if not slug:
         raise UsageError(
             "run: which check? pass --uuid, or --slug with --ping-key "
@@ -214,12 +212,12 @@ def _ping_target(options: argparse.Namespace) -> PingTarget:
     if not ping_key:
         raise UsageError("run: --slug needs --ping-key (or CRONBEAT_PING_KEY)")
     return PingTarget.for_slug(
-        url, _secret(ping_key, "--ping-key"), _secret(slug, "--slug"), create=options.create
+        url, secret(ping_key, "--ping-key"), secret(slug, "--slug"), create=options.create
     )
 
 
 def _ls(options: argparse.Namespace) -> int:
-    api = _api(options)
+    api = api_client(options)
     if options.since is None:
         query.list_checks(api, sys.stdout, as_json=options.json)
     else:
@@ -228,55 +226,21 @@ def _ls(options: argparse.Namespace) -> int:
 
 
 def _history(options: argparse.Namespace) -> int:
-    query.history(_api(options), options.check, options.limit, sys.stdout, as_json=options.json)
+    query.history(
+        api_client(options), options.check, options.limit, sys.stdout, as_json=options.json
+    )
     return 0
 
 
 def _stats(options: argparse.Namespace) -> int:
     since = _since(options.since)
-    query.stats(_api(options), options.check, since, sys.stdout, as_json=options.json)
+    query.stats(api_client(options), options.check, since, sys.stdout, as_json=options.json)
     return 0
 
 
 def _last_failure(options: argparse.Namespace) -> int:
-    query.last_failure(_api(options), options.check, sys.stdout, as_json=options.json)
+    query.last_failure(api_client(options), options.check, sys.stdout, as_json=options.json)
     return 0
-
-
-def _api(options: argparse.Namespace) -> ManagementApi:
-    key = options.api_key or os.environ.get("CRONBEAT_API_KEY")
-    if not key:
-        raise UsageError("no API key: pass --api-key or set CRONBEAT_API_KEY")
-    return ManagementApi(_base_url(options.url), _secret(key, "--api-key"))
-
-
-def _base_url(flag: str | None) -> str:
-    url = _secret(flag or os.environ.get("CRONBEAT_URL") or "", "--url")
-    if not url:
-        raise UsageError("no monitor URL: pass --url or set CRONBEAT_URL")
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--url must be an http:// or https:// URL, not {url!r}")
-    try:
-        _ = parts.port  # raises for a port that is not a number from 0 to 65535
-    except ValueError:
-        raise UsageError(f"--url has a bad port: {url!r}") from None
-    return url.rstrip("/")
-
-
-def _secret(value: str, what: str) -> str:
-    """The value itself, or with `file:PATH` the file's first line, so it stays out of `ps`."""
-    if not value.startswith(FROM_FILE):
-        return value
-    path = value.removeprefix(FROM_FILE)
-    try:
-        with open(path, encoding="utf-8") as secret_file:
-            secret = secret_file.readline().strip()
-    except OSError as error:
-        raise UsageError(f"cannot read {what} from {path}: {error.strerror or error}") from None
-    if not secret:
-        raise UsageError(f"{what} file {path} is empty")
-    return secret
 
 
 def _since(text: str) -> datetime:
@@ -284,26 +248,6 @@ def _since(text: str) -> datetime:
         return parse_since(text, datetime.now(UTC))
     except ValueError as error:
         raise UsageError(f"--since: {error}") from None
-
-
-def _duration(text: str) -> float:
-    try:
-        seconds = parse_duration_s(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
-    return seconds
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
 
 
 def _version() -> str:

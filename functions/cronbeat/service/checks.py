@@ -15,10 +15,10 @@ from typing import Any
 
 from cronbeat.api.errors import NOT_PAUSED, ApiError, BadRequest, MethodNotAllowed, NotFound
 from cronbeat.api.models import CheckSpec
-from cronbeat.api.shapes import unique_key
 from cronbeat.domain import machine
 from cronbeat.domain.badges import new_badge_key
 from cronbeat.domain.channel import Channel
+from cronbeat.domain.ids import unique_key
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Flip
 from cronbeat.domain.schedule import schedule_kind
 from cronbeat.store.checks import CheckExists, LostRace
