@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -106,11 +107,14 @@ def test_check_object_has_exactly_the_fields_each_key_may_see(
     # last_duration only once set, and either the uuid, URLs and channels or the unique_key
     base = HEALTHCHECKS_FIELDS | CRONBEAT_FIELDS
     assert rw["simple"] == base | {"timeout"} | RW_ONLY
-    assert rw["cron"] == base | {"schedule", "tz", "last_duration", "last_duration_ms"} | RW_ONLY
+    cron = {"schedule", "tz", "schedule_text", "next_fires", "last_duration", "last_duration_ms"}
+    assert rw["cron"] == base | cron | RW_ONLY
     assert ro["simple"] == base | {"timeout", "unique_key"}
     assert ro["cron"] == base | {
         "schedule",
         "tz",
+        "schedule_text",
+        "next_fires",
         "last_duration",
         "last_duration_ms",
         "unique_key",
@@ -573,3 +577,62 @@ def test_a_uuid_cannot_be_changed(api: Api) -> None:
         400,
         "json validation error: uuid can only be given on create",
     )
+
+
+def test_a_cron_check_says_its_schedule_in_words_and_its_next_fires_in_its_zone(
+    api: Api,
+) -> None:
+    # Given a weekday cron check in a zone east of UTC
+    check = api.create(name="report", schedule="30 9 * * mon-fri", tz="Asia/Tokyo")
+    # Then it reads in words, and its next five fires are weekdays at 09:30 Tokyo time, in order
+    assert check["schedule_text"] == "At 09:30, Monday through Friday"
+    fires = [datetime.fromisoformat(f) for f in check["next_fires"]]
+    assert len(fires) == 5
+    assert fires == sorted(fires)
+    assert all(f.strftime("%H:%M %z") == "09:30 +0900" and f.weekday() < 5 for f in fires)
+
+
+def test_a_schedule_is_described_before_any_check_has_it(api: Api) -> None:
+    reply = api.get("schedule/", query={"schedule": "0 3 * * *", "tz": "Europe/Riga"})
+    assert reply.status == 200, reply.text
+    assert reply.json()["schedule_text"] == "At 03:00"
+    assert len(reply.json()["next_fires"]) == 5
+    assert api.get("schedule/", query={"schedule": "Mon..Fri 09:00"}).json()["schedule_text"] == (
+        "OnCalendar Mon..Fri 09:00"
+    )
+    bad = api.get("schedule/", query={"schedule": "99 * * * *"})
+    assert (bad.status, bad.error) == (
+        400,
+        "invalid query parameter: schedule is not a valid schedule",
+    )
+    zone = api.get("schedule/", query={"schedule": "* * * * *", "tz": "Mars/Olympus"})
+    assert (zone.status, zone.error) == (400, "invalid query parameter: tz is not a valid timezone")
+
+
+def test_a_down_check_says_since_when_and_why(api: Api) -> None:
+    # Given a check whose run failed with an exit status, after 2.998 s
+    code = api.create(name="job", timeout=3600)["uuid"]
+    rid = "0b7c6f1e-0000-4000-8000-000000000001"
+    assert api.ping(code, f"/start?rid={rid}").status == 200
+    shown = api.get(f"checks/{code}").json()
+    assert shown["last_start"] is not None
+    assert api.ping(code, f"/137?rid={rid}").status == 200
+    shown = api.get(f"checks/{code}").json()
+    # Then the check says it is down because of that failure, since when, and with what status
+    assert (shown["status"], shown["status_reason"], shown["last_exit"]) == ("down", "fail", 137)
+    assert shown["status_since"] is not None
+    assert "last_start" not in shown
+
+
+def test_a_run_of_2998_ms_reads_2998_ms_and_2_whole_seconds(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a run that starts and finishes 2.998 s later
+    code = api.create(name="job", timeout=3600)["uuid"]
+    monkeypatch.setattr(clock, "now_ms", lambda: T0)
+    api.ping(code, "/start")
+    monkeypatch.setattr(clock, "now_ms", lambda: T0 + 2998)
+    api.ping(code)
+    # Then the API keeps the milliseconds and truncates the seconds, as Healthchecks.io does
+    shown = api.get(f"checks/{code}").json()
+    assert (shown["last_duration_ms"], shown["last_duration"]) == (2998, 2)

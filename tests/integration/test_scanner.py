@@ -130,7 +130,7 @@ def test_sweep_scans_segments_in_parallel_and_flips_in_one_conditional_transacti
     assert update["ExpressionAttributeValues"][":rev_seen"] == {"N": str(rev_after - 1)}
     # And it wrote only what the flip changed, leaving what the scan did not read alone
     written = set(update["ExpressionAttributeNames"].values()) - {"id", "rev"}
-    assert written == {"status", "status_since", "last_alert_at"}
+    assert written == {"status", "status_since", "why", "last_alert_at"}
 
 
 def test_check_within_its_grace_is_left_alone(aws: Aws, scanner: ModuleType) -> None:

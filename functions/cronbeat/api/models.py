@@ -311,6 +311,12 @@ PRESENT_WHEN_SET = frozenset(
         "pause_url",
         "resume_url",
         "channels",
+        "schedule_text",
+        "next_fires",
+        "status_since",
+        "status_reason",
+        "last_exit",
+        "last_start",
     }
 )
 """Keys Healthchecks.io leaves out (rather than sending null) when they do not apply."""
@@ -364,6 +370,27 @@ class CheckOut(Reply):
     timeout: int | None = None
     schedule: str | None = None
     tz: str | None = None
+    schedule_text: str | None = Field(
+        default=None, description="The schedule in words, such as `At 03:00` (cronbeat)."
+    )
+    next_fires: list[str] | None = Field(
+        default=None,
+        description="The schedule's next 5 fire times, ISO 8601 in the check's zone (cronbeat).",
+    )
+    status_since: str | None = Field(
+        default=None, description="When the current status began (cronbeat)."
+    )
+    status_reason: str | None = Field(
+        default=None,
+        description="Why the status last changed: the flip's reason, such as `fail`, `timeout` "
+        "or `run_timeout` (cronbeat).",
+    )
+    last_exit: int | None = Field(
+        default=None, description="The exit status the last finished run reported (cronbeat)."
+    )
+    last_start: str | None = Field(
+        default=None, description="When the run in progress started (cronbeat)."
+    )
     uuid: str | None = None
     ping_url: str | None = None
     update_url: str | None = None
@@ -379,6 +406,13 @@ class CheckOut(Reply):
     def _leave_out_unset(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         data: dict[str, Any] = handler(self)
         return {k: v for k, v in data.items() if v is not None or k not in PRESENT_WHEN_SET}
+
+
+class ScheduleOut(Reply):
+    """`GET schedule/`: a schedule described before a check has it (cronbeat)."""
+
+    schedule_text: str
+    next_fires: list[str]
 
 
 class CheckList(Reply):

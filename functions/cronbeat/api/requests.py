@@ -18,7 +18,16 @@ from typing import Any
 _OLD_VERSION = re.compile(r"^((?:/[^/]+)?/api)/v([12])(?=/|$)")
 API_VERSION = "cronbeatApiVersion"
 """The event key holding the API version the request's path named (1, 2 or 3)."""
-_COLLECTIONS = ("/checks", "/channels", "/status", "/pings", "/flips", "/deliveries", "/badges")
+_COLLECTIONS = (
+    "/checks",
+    "/channels",
+    "/status",
+    "/pings",
+    "/flips",
+    "/deliveries",
+    "/badges",
+    "/schedule",
+)
 
 
 def requested_version(path: str) -> int:

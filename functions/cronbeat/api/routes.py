@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from cronbeat import clock, runtime
 from cronbeat.api import headers
 from cronbeat.api.auth import authorized, request_view
+from cronbeat.api.errors import BadRequest
 from cronbeat.api.models import (
     BadgeList,
     ChannelCreated,
@@ -31,8 +32,10 @@ from cronbeat.api.models import (
     CheckSpec,
     FlipList,
     PingList,
+    ScheduleOut,
     TestAlertOut,
 )
+from cronbeat.api.schedule_words import next_fires, schedule_text
 from cronbeat.api.shapes import API_PREFIX as V3
 from cronbeat.api.shapes import (
     channel_delivery_out,
@@ -43,7 +46,9 @@ from cronbeat.api.shapes import (
 )
 from cronbeat.channels.sns import TopicSubscriptions
 from cronbeat.domain.channel import Channel
+from cronbeat.domain.errors import DomainError
 from cronbeat.domain.model import MAX_PERIOD_S
+from cronbeat.domain.schedule import validate_schedule, zone
 from cronbeat.service import channels
 from cronbeat.service.badges import Badge, BadgeService, split_file
 from cronbeat.service.checks import CheckService
@@ -115,6 +120,30 @@ def create_check(spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> Response[C
     check, created = _checks().create(spec.as_of_version(view.version))
     shown = check_out(check, view)
     return Response(201 if created else 200, content_types.APPLICATION_JSON, shown)
+
+
+@route(
+    "GET",
+    f"{V3}/schedule/",
+    summary="A cron or OnCalendar schedule in words, with its next 5 fire times in a zone, to "
+    "preview it before a check has it (cronbeat).",
+)
+def describe_schedule(
+    schedule: Annotated[str, Query(min_length=1, max_length=100)],
+    tz: Annotated[str, Query(max_length=64)] = "UTC",
+) -> ScheduleOut:
+    try:
+        validate_schedule(schedule)
+    except DomainError:
+        raise BadRequest("invalid query parameter: schedule is not a valid schedule") from None
+    try:
+        zone(tz)
+    except DomainError:
+        raise BadRequest("invalid query parameter: tz is not a valid timezone") from None
+    now_ms = request_view(router).now_ms
+    return ScheduleOut(
+        schedule_text=schedule_text(schedule), next_fires=next_fires(schedule, tz, now_ms)
+    )
 
 
 @route("GET", f"{V3}/checks/<check>", summary="One check, by uuid or (read-only) unique_key.")

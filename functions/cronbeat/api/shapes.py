@@ -19,6 +19,7 @@ from cronbeat.api.models import (
     PingOut,
     ShownStatus,
 )
+from cronbeat.api.schedule_words import next_fires, schedule_text
 from cronbeat.channels.sns import SubscriptionState
 from cronbeat.domain.channel import INTERNAL_FIELDS, SECRET_FIELDS, Channel
 from cronbeat.domain.ids import unique_key
@@ -95,8 +96,16 @@ def check_out(check: Check, view: View) -> CheckOut:
         shown.last_duration_ms = check.last_duration_ms
     if check.kind != "simple":
         shown.schedule, shown.tz = check.schedule, check.tz
+        shown.schedule_text = schedule_text(check.schedule)
+        shown.next_fires = next_fires(check.schedule, check.tz, view.now_ms)
     else:
         shown.timeout = check.timeout_s
+    if check.status_since_ms is not None:
+        shown.status_since = iso_seconds(check.status_since_ms)
+    shown.status_reason = check.status_reason or None
+    shown.last_exit = check.last_exit
+    if evaluation.started and check.last_start_ms is not None:
+        shown.last_start = iso_seconds(check.last_start_ms)
     if check.badge_key:
         shown.badge_url = f"{view.base_url}/b/2/{check.badge_key}.svg"
     if view.read_only:

@@ -188,9 +188,8 @@ def add_channel(api: ManagementApi, fields: JsonObject, out: TextIO, *, as_json:
     if as_json:
         dump(created, out)
         return
-    out.write(
-        f"created {created.get('kind')} channel {created.get('name') or ''} {created['id']}\n"
-    )
+    name = created.get("name") or created["id"]
+    out.write(f"created {created.get('kind')} channel {name} ({created['id']})\n")
     if created.get("secret"):
         out.write(f"signing secret (shown once): {created['secret']}\n")
     if created.get("subscription") == "pending_confirmation":

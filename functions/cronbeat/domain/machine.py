@@ -79,7 +79,7 @@ def _flip(check: Check, new: Status, reason: FlipReason, at_ms: int) -> tuple[Ch
     if new == check.status:
         return check, None
     flip = Flip(old=check.status, new=new, reason=reason)
-    changed = replace(check, status=new, status_since_ms=at_ms)
+    changed = replace(check, status=new, status_since_ms=at_ms, status_reason=reason)
     if new == "down":
         changed = replace(changed, success_streak=0, last_alert_ms=at_ms)
     return changed, flip
@@ -259,7 +259,12 @@ def pause(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
     if check.status == "paused":
         return check, None
     paused = replace(
-        check, status="paused", status_since_ms=at_ms, last_start_ms=None, last_start_rid=None
+        check,
+        status="paused",
+        status_since_ms=at_ms,
+        status_reason="paused",
+        last_start_ms=None,
+        last_start_rid=None,
     )
     return paused, Flip(old=check.status, new="paused", reason="paused")
 
@@ -273,6 +278,7 @@ def resume(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
         check,
         status="new",
         status_since_ms=at_ms,
+        status_reason="resumed",
         last_ping_ms=None,
         last_start_ms=None,
         last_start_rid=None,

@@ -91,6 +91,9 @@ class Check:
         default=None, metadata=kept(stored="status_since", scanned=True)
     )
     """When the current status began: how long a recovered check was down."""
+    status_reason: str = field(default="", metadata=kept(stored="why", scanned=True))
+    """Why the status last changed (the flip's reason: `fail`, `timeout`, `run_timeout`, ...),
+    so a reply can say why a check is down without reading its flips."""
     last_ping_ms: int | None = field(default=None, metadata=kept(stored="last_ping", scanned=True))
     last_start_ms: int | None = field(
         default=None, metadata=kept(stored="last_start", scanned=True)
