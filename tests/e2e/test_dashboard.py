@@ -462,7 +462,7 @@ def test_check_view_shows_schedule_stats_runs_output_uptime_and_ping_urls(
     # Then its schedule reads as cron, with its time zone
     expect(page.get_by_role("heading", level=2)).to_have_text("rotate-logs")
     expect(page.locator("dl.facts dd").first).to_have_text(
-        "cron 0 2 * * * Europe/Riga, grace 10 min"
+        "At 02:00 (0 2 * * *) Europe/Riga, grace 10 min"
     )
     watched.assert_clean()
 

@@ -200,3 +200,9 @@ def test_keys_ping_key_prints_the_same_slug_ping_key_every_time(
     assert first == second
     assert len(first) >= 22
     assert ProjectStore(aws.dynamodb, aws.events_table).ping_key() == first
+
+
+def test_a_client_can_ask_whether_its_key_is_read_only(api: Api, readonly: Api) -> None:
+    assert api.get("key/").json() == {"read_only": False}
+    assert readonly.get("key/").json() == {"read_only": True}
+    assert Api(key="nope-0123456789abcdefghijklmnopqr").get("key/").status == 401

@@ -408,6 +408,12 @@ class CheckOut(Reply):
         return {k: v for k, v in data.items() if v is not None or k not in PRESENT_WHEN_SET}
 
 
+class KeyOut(Reply):
+    """`GET key/`: whether the key that asked is read-only (cronbeat)."""
+
+    read_only: bool
+
+
 class ScheduleOut(Reply):
     """`GET schedule/`: a schedule described before a check has it (cronbeat)."""
 

@@ -27,6 +27,7 @@ _COLLECTIONS = (
     "/deliveries",
     "/badges",
     "/schedule",
+    "/key",
 )
 
 

@@ -31,6 +31,7 @@ from cronbeat.api.models import (
     CheckOut,
     CheckSpec,
     FlipList,
+    KeyOut,
     PingList,
     ScheduleOut,
     TestAlertOut,
@@ -120,6 +121,16 @@ def create_check(spec: Annotated[CheckSpec, Body()] = CheckSpec()) -> Response[C
     check, created = _checks().create(spec.as_of_version(view.version))
     shown = check_out(check, view)
     return Response(201 if created else 200, content_types.APPLICATION_JSON, shown)
+
+
+@route(
+    "GET",
+    f"{V3}/key/",
+    summary="What the presented API key may do, so a client shows only the controls that work "
+    "(cronbeat).",
+)
+def current_key() -> KeyOut:
+    return KeyOut(read_only=request_view(router).read_only)
 
 
 @route(
