@@ -93,4 +93,4 @@ destroy: setup node_modules/.package-lock.json
 # Refresh docs/dashboard.png, the overview the browser tests take of seeded checks (needs chromium).
 .PHONY: dashboard-screenshot
 dashboard-screenshot: setup
-	CRONBEAT_UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/e2e/test_dashboard.py -k overview -p no:cacheprovider
+	CRONBEAT_UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/e2e/test_dashboard.py -k "overview or screenshots" -p no:cacheprovider

@@ -740,3 +740,46 @@ def test_check_view_lists_each_alerts_deliveries(watched: Watched, alerted: Aler
     # And the first ping, which alerts no one, says so
     expect(flips.nth(1).locator("td[data-label='Alerts']")).to_have_text("not alerted")
     watched.assert_clean()
+
+
+SHOTS = {
+    "down": ROOT / "docs" / "dashboard-down-check.png",
+    "form": ROOT / "docs" / "dashboard-new-check.png",
+    "channels": ROOT / "docs" / "dashboard-channels.png",
+}
+
+
+def _shoot(page: Page, name: str, tmp_path: Path) -> None:
+    """A PNG of the page as it is; copied into docs/ by `make dashboard-screenshot`."""
+    shot = tmp_path / f"{name}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("CRONBEAT_UPDATE_SCREENSHOT"):
+        SHOTS[name].write_bytes(shot.read_bytes())
+
+
+def test_screenshots_of_a_down_check_the_new_check_form_and_the_channels(
+    watched: Watched, alerted: Alerted, tmp_path: Path
+) -> None:
+    page = submit_key(watched, RW_KEY)
+    expect(page.locator("#checks tbody tr")).to_have_count(len(EXPECTED_ORDER) + 1)
+    # A down check: the headline says since when and why
+    page.get_by_role("link", name="backup-db").click()
+    expect(page.locator("#why")).to_contain_text("exited with status 1")
+    expect(page.locator("table.runs tbody tr.run-row")).to_have_count(2)
+    _shoot(page, "down", tmp_path)
+    # The new-check form, with a cron schedule previewed in words
+    page.goto(f"{watched.origin}/#new")
+    page.get_by_label("Name").fill("weekly vacuum")
+    page.get_by_label("On a cron schedule").check()
+    page.get_by_label("Schedule", exact=True).fill("0 4 * * sun")
+    page.get_by_label("Time zone").fill("Europe/Riga")
+    expect(page.locator("#cf-preview li")).to_have_count(5)
+    expect(page.locator("#cf-preview")).to_contain_text("At 04:00, only on Sunday")
+    _shoot(page, "form", tmp_path)
+    # The channels, failing ones first, with the checks each serves
+    page.goto(f"{watched.origin}/#channels")
+    expect(page.locator("tr.channel-row")).to_have_count(len(WEBHOOKS))
+    expect(page.locator("tr.channel-row").first).to_contain_text(ALERTED)
+    _shoot(page, "channels", tmp_path)
+    watched.assert_clean()

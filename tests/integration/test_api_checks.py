@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -107,7 +107,9 @@ def test_check_object_has_exactly_the_fields_each_key_may_see(
     # last_duration only once set, and either the uuid, URLs and channels or the unique_key
     base = HEALTHCHECKS_FIELDS | CRONBEAT_FIELDS
     assert rw["simple"] == base | {"timeout"} | RW_ONLY
+    # The cron check is overdue, so it also says since when and why it is down.
     cron = {"schedule", "tz", "schedule_text", "next_fires", "last_duration", "last_duration_ms"}
+    cron |= {"status_since", "status_reason"}
     assert rw["cron"] == base | cron | RW_ONLY
     assert ro["simple"] == base | {"timeout", "unique_key"}
     assert ro["cron"] == base | {
@@ -115,6 +117,8 @@ def test_check_object_has_exactly_the_fields_each_key_may_see(
         "tz",
         "schedule_text",
         "next_fires",
+        "status_since",
+        "status_reason",
         "last_duration",
         "last_duration_ms",
         "unique_key",
@@ -636,3 +640,19 @@ def test_a_run_of_2998_ms_reads_2998_ms_and_2_whole_seconds(
     # Then the API keeps the milliseconds and truncates the seconds, as Healthchecks.io does
     shown = api.get(f"checks/{code}").json()
     assert (shown["last_duration_ms"], shown["last_duration"]) == (2998, 2)
+
+
+def test_a_check_overdue_before_the_sweep_says_it_timed_out_since_its_deadline(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a check that came up and then missed its deadline, with no sweep since
+    monkeypatch.setattr(clock, "now_ms", lambda: T0)
+    code = api.create(name="job", timeout=60, grace=60)["uuid"]
+    api.ping(code)
+    monkeypatch.setattr(clock, "now_ms", lambda: T0 + 10 * 60_000)
+    shown = api.get(f"checks/{code}").json()
+    # Then it reads down, because of the timeout, since its deadline passed (not since it came up)
+    assert (shown["status"], shown["status_reason"]) == ("down", "timeout")
+    assert (
+        shown["status_since"] == datetime.fromtimestamp((T0 + 120_000) / 1000, tz=UTC).isoformat()
+    )

@@ -436,7 +436,12 @@ class PingOut(Reply):
     method: str
     ua: str
     rid: str | None
-    duration: float | None = Field(default=None, description="Seconds since the run's start ping.")
+    duration: float | None = Field(
+        default=None, description="Seconds since the run's start ping, to hundredths."
+    )
+    duration_ms: int | None = Field(
+        default=None, description="The same duration in whole milliseconds (cronbeat)."
+    )
     body_url: str | None
     exit_status: int | None
 
@@ -445,6 +450,7 @@ class PingOut(Reply):
         data: dict[str, Any] = handler(self)
         if data.get("duration") is None:
             data.pop("duration", None)
+            data.pop("duration_ms", None)
         return data
 
 

@@ -100,9 +100,14 @@ def check_out(check: Check, view: View) -> CheckOut:
         shown.next_fires = next_fires(check.schedule, check.tz, view.now_ms)
     else:
         shown.timeout = check.timeout_s
-    if check.status_since_ms is not None:
-        shown.status_since = iso_seconds(check.status_since_ms)
-    shown.status_reason = check.status_reason or None
+    # A flip the sweep has not written yet is shown as it will be: its reason, and the moment
+    # the check went down, not when it last came up.
+    pending = evaluation.flip
+    since_ms = check.status_since_ms
+    if pending is not None:
+        since_ms = evaluation.down_at_ms if evaluation.down_at_ms is not None else view.now_ms
+    shown.status_since = iso_seconds(since_ms)
+    shown.status_reason = (pending.reason if pending is not None else check.status_reason) or None
     shown.last_exit = check.last_exit
     if evaluation.started and check.last_start_ms is not None:
         shown.last_start = iso_seconds(check.last_start_ms)
@@ -136,6 +141,7 @@ def ping_out(check: Check, ping: PingRecord, view: View) -> PingOut:
         ua=ping.ua,
         rid=ping.rid,
         duration=round(ping.duration_ms / SECOND_MS, 2) if ping.duration_ms is not None else None,
+        duration_ms=ping.duration_ms,
         body_url=body_url,
         exit_status=ping.exit_status,
     )
