@@ -41,8 +41,8 @@ class Load:
                 with self.changed:
                     self.acknowledged.add(agent)
                     self.changed.notify_all()
-        except OSError:
-            return  # the server was killed under this client
+        except (OSError, http.client.HTTPException):
+            return  # the server was killed under this client, maybe mid-reply: not acknowledged
         finally:
             connection.close()
 
