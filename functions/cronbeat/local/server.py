@@ -346,8 +346,11 @@ class Local:
         self.gateway.shutdown()
         if not self.gateway.in_flight.wait_idle(_DRAIN_TIMEOUT_S):
             self.console.say("requests still running after 10 s; stopping anyway")
+        # One deadline for all the loops, not one each: eight workers each waiting out a long poll
+        # must not add up to minutes (daemon threads left then end with the process).
+        deadline = time.monotonic() + _DRAIN_TIMEOUT_S
         for thread in self.threads:
-            thread.join(timeout=_DRAIN_TIMEOUT_S)
+            thread.join(timeout=max(deadline - time.monotonic(), 0.0))
         status = 0
         if self.state_path is not None:
             status = self._save()
