@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from cronbeat.cli import crontab as cron
@@ -227,7 +226,6 @@ class Outcome:
     """created, updated, unchanged, deleted, skipped."""
     slug: str
     detail: str = ""
-    check: JsonObject = field(default_factory=dict)
 
     def as_json(self) -> JsonObject:
         return {"action": self.action, "slug": self.slug, "detail": self.detail}
@@ -245,25 +243,21 @@ def upsert(
     *,
     create_extra: JsonObject,
     dry_run: bool,
-    compare: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Create the check with `wanted`'s slug, or update the fields that differ; nothing when
-    none does. `compare` is what the existing check is measured against (default `wanted`)."""
+    none does."""
     slug = str(wanted["slug"])
     existing = by_slug.get(slug)
     if existing is None:
         if not dry_run:
-            existing = api.create_check({**create_extra, **wanted})
-            by_slug[slug] = existing
-        return Outcome("created", slug, check=existing or {})
-    changes = differences(existing, compare if compare is not None else wanted)
+            by_slug[slug] = api.create_check({**create_extra, **wanted})
+        return Outcome("created", slug)
+    changes = differences(existing, wanted)
     if not changes:
-        return Outcome("unchanged", slug, check=existing)
-    sent = {key: wanted[key] for key in changes if key in wanted}
+        return Outcome("unchanged", slug)
     if not dry_run:
-        existing = api.update_check(check_key(existing), sent)
-        by_slug[slug] = existing
-    return Outcome("updated", slug, ", ".join(sorted(changes)), existing)
+        by_slug[slug] = api.update_check(check_key(existing), changes)
+    return Outcome("updated", slug, ", ".join(sorted(changes)))
 
 
 def checks_by_slug(api: ManagementApi) -> dict[str, JsonObject]:
@@ -295,6 +289,22 @@ class SyncSettings:
     """The `cronbeat` command as cron or systemd will run it (an absolute path)."""
 
 
+def _sync_check(
+    api: ManagementApi,
+    by_slug: dict[str, JsonObject],
+    settings: SyncSettings,
+    synced: tuple[str, str, str, str, int],
+    detail: str,
+) -> Outcome:
+    """Create or update one synced check: `synced` holds its SYNCED_FIELDS, in that order."""
+    wanted = dict(zip(SYNCED_FIELDS, synced, strict=True))
+    outcome = upsert(
+        api, by_slug, wanted, create_extra={"channels": settings.channels}, dry_run=settings.dry_run
+    )
+    outcome.detail = outcome.detail or detail
+    return outcome
+
+
 def sync_crontab(
     api: ManagementApi, text: str, settings: SyncSettings, out: TextIO, err: TextIO
 ) -> str:
@@ -307,19 +317,9 @@ def sync_crontab(
     by_slug = checks_by_slug(api)
     outcomes: list[Outcome] = []
     for job in table.jobs:
-        wanted = {
-            "name": job.name,
-            "slug": job.slug,
-            "schedule": job.schedule,
-            "tz": job.tz,
-            "grace": job.grace_s,
-        }
-        outcome = upsert(
-            api, by_slug, wanted, create_extra={"channels": settings.channels},
-            dry_run=settings.dry_run,
-        )  # fmt: skip
-        outcome.detail = outcome.detail or f"{job.schedule}, {job.tz}, grace {job.grace_s} s"
-        outcomes.append(outcome)
+        synced = (job.name, job.slug, job.schedule, job.tz, job.grace_s)
+        detail = f"{job.schedule}, {job.tz}, grace {job.grace_s} s"
+        outcomes.append(_sync_check(api, by_slug, settings, synced, detail))
     outcomes += [
         Outcome("skipped", f"line {s.line_number}", f"{s.why}: {s.line.strip()}")
         for s in table.skipped
@@ -359,19 +359,10 @@ def sync_timers(
         if isinstance(found, str):
             outcomes.append(Outcome("skipped", name, found))
             continue
-        wanted = {
-            "name": found.slug,
-            "slug": found.slug,
-            "schedule": found.on_calendar,
-            "tz": "UTC",
-            "grace": found.grace_s,
-        }
-        outcome = upsert(
-            api, by_slug, wanted, create_extra={"channels": settings.channels},
-            dry_run=settings.dry_run,
-        )  # fmt: skip
-        outcome.detail = outcome.detail or f"OnCalendar={found.on_calendar}"
-        outcomes.append(outcome)
+        synced = (found.slug, found.slug, found.on_calendar, "UTC", found.grace_s)
+        outcomes.append(
+            _sync_check(api, by_slug, settings, synced, f"OnCalendar={found.on_calendar}")
+        )
         if service_text is None:
             outcomes.append(Outcome("skipped", found.service, "its unit file was not found"))
             continue
@@ -641,8 +632,3 @@ def import_checks(
         kind = channel.get("kind", "unknown kind")
         integrations.append(f"{channel.get('name') or channel_id} ({kind})")
     return outcomes, integrations
-
-
-def write_lines(lines: Iterable[str], err: TextIO = sys.stderr) -> None:
-    for line in lines:
-        err.write(line + "\n")
