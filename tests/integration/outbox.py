@@ -16,6 +16,7 @@ from typing import Any
 from cronbeat.domain.model import Check
 from cronbeat.local.dynamodb_json import dump_item
 from cronbeat.store.codec import Item, from_item, revision, to_item
+from cronbeat.store.checks import check_item
 from cronbeat.store.events import FLIP_PREFIX
 from cronbeat.store.history import ping_item
 from tests.conftest import Aws
@@ -72,8 +73,11 @@ def simple_check(**changes: Any) -> Check:
     return replace(base, **changes)
 
 
-def put_check(aws: Aws, check: Check, rev: int = 3) -> Check:
-    aws.dynamodb.put_item(TableName=aws.checks_table, Item=to_item(check, rev=rev))
+def put_check(aws: Aws, check: Check, rev: int = 3, *, legacy: bool = False) -> Check:
+    """Store `check` as the store writes it; `legacy` leaves out what the store derives (an item
+    written before `alert_at` existed)."""
+    item = to_item(check, rev=rev) if legacy else check_item(check, rev=rev)
+    aws.dynamodb.put_item(TableName=aws.checks_table, Item=item)
     return check
 
 

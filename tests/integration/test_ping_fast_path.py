@@ -14,9 +14,9 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from cronbeat.domain.machine import apply_ping, fast_path
+from cronbeat.domain.machine import apply_ping, attention_at_ms, fast_path
 from cronbeat.domain.model import Check, Ping, Sender
-from cronbeat.store.checks import CheckRepository, StoredCheck
+from cronbeat.store.checks import NEVER_MS, CheckRepository, StoredCheck
 from cronbeat.store.codec import from_item
 from tests.conftest import Aws
 from tests.integration.ping_requests import flips, history, ping_service, store
@@ -148,6 +148,15 @@ def test_fast_path_update_applies_iff_the_domain_admits_it(
         expected = apply_ping(check, ping, T0)
         assert expected.flip is None
         assert result.stored == StoredCheck(expected.check, 2)
+        # And the moment it stores for the sweep's filter is never later than the exact one
+        # (a run left open is read by every sweep whatever its moment)
+        exact = attention_at_ms(expected.check)
+        stored_at = result.stored.alert_at_ms
+        assert stored_at is not None
+        if not expected.check.started:
+            assert stored_at <= (NEVER_MS if exact is None else exact)
+        if plan.kind == "success" and check.kind == "simple":
+            assert stored_at == exact
     else:
         # And a refusal hands back the stored check untouched
         assert result.stored == StoredCheck(check, 1)

@@ -82,9 +82,10 @@ def test_sweep_scans_segments_in_parallel_and_flips_in_one_conditional_transacti
     # Given 3 scan segments configured, ten healthy checks and one overdue check
     monkeypatch.setenv("CRONBEAT_SCAN_SEGMENTS", "3")
     runtime.reset()
+    # (stored before `alert_at` existed, so the sweep must read them all)
     for _ in range(10):
-        put_check(aws, simple_check(last_ping_ms=T - 5 * MINUTE))
-    overdue = put_check(aws, simple_check(last_ping_ms=T - 3 * HOUR))
+        put_check(aws, simple_check(last_ping_ms=T - 5 * MINUTE), legacy=True)
+    overdue = put_check(aws, simple_check(last_ping_ms=T - 3 * HOUR), legacy=True)
     # And every segment's first page held until all three have started: a scan that read the
     # segments one after another would break this barrier and fail the sweep
     all_segments_started = threading.Barrier(3, timeout=10)
@@ -121,16 +122,17 @@ def test_sweep_scans_segments_in_parallel_and_flips_in_one_conditional_transacti
     assert (summary["checks_scanned"], summary["flips_written"]) == (11, 1)
     after, rev_after, _ = stored(aws, overdue.id)
     assert after.status == "down"
-    [write] = [call.params for call in calls if call.operation != "Scan"]
+    [write] = [call.params for call in calls if call.operation == "TransactWriteItems"]
     assert [next(iter(item)) for item in write["TransactItems"]] == ["Update", "Put"]
     update = write["TransactItems"][0]["Update"]
     assert update["Key"] == {"id": {"S": overdue.id}}
     assert update["ConditionExpression"] == "attribute_exists(#id) AND #rev = :rev_seen"
     assert update["ExpressionAttributeNames"]["#rev"] == "rev"
     assert update["ExpressionAttributeValues"][":rev_seen"] == {"N": str(rev_after - 1)}
-    # And it wrote only what the flip changed, leaving what the scan did not read alone
+    # And it wrote only what the flip changed, and the two numbers every write keeps, leaving
+    # what the scan did not read alone
     written = set(update["ExpressionAttributeNames"].values()) - {"id", "rev"}
-    assert written == {"status", "status_since", "why", "last_alert_at"}
+    assert written == {"status", "status_since", "why", "last_alert_at", "alert_at", "lead"}
 
 
 def test_check_within_its_grace_is_left_alone(aws: Aws, scanner: ModuleType) -> None:
@@ -295,7 +297,9 @@ def test_a_check_that_cannot_be_evaluated_is_logged_and_skipped(
     # Given an overdue check with an unknown time zone, one whose item cannot be decoded,
     # and an ordinary overdue check
     broken = put_check(
-        aws, simple_check(kind="cron", tz="Mars/Olympus_Mons", last_ping_ms=T - 3 * HOUR)
+        aws,
+        simple_check(kind="cron", tz="Mars/Olympus_Mons", last_ping_ms=T - 3 * HOUR),
+        legacy=True,
     )
     unreadable_item = to_item(simple_check(last_ping_ms=T - 3 * HOUR), rev=1)
     unreadable_item["timeout"] = {"L": []}
@@ -315,14 +319,16 @@ def test_a_check_that_cannot_be_evaluated_is_logged_and_skipped(
 
 
 def test_sweep_logs_one_summary_line(aws: Aws, scanner: ModuleType, logs: io.StringIO) -> None:
-    # Given one overdue check and one healthy check
+    # Given one overdue check and one healthy check, the second from before `alert_at` existed
     put_check(aws, simple_check(last_ping_ms=T - 3 * HOUR))
-    put_check(aws, simple_check(last_ping_ms=T - 5 * MINUTE))
+    put_check(aws, simple_check(last_ping_ms=T - 5 * MINUTE), legacy=True)
     # When the scanner sweeps
     sweep_at(scanner, T)
-    # Then exactly one structured line sums the sweep up
+    # Then exactly one structured line sums the sweep up: both read (the healthy one for want
+    # of its moment, which the sweep then stores)
     [line] = [line for line in json_lines(logs.getvalue()) if line["message"] == "sweep finished"]
     assert line["checks_scanned"] == 2
+    assert line["alert_at_corrected"] == 1
     assert line["flips_written"] == 1
     assert line["reminders_written"] == 0
     assert line["conflicts"] == 0

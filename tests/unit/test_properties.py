@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cronbeat.domain.machine import apply_ping, evaluate, fast_path
+from cronbeat.domain.machine import apply_ping, attention_at_ms, evaluate, fast_path
 from cronbeat.domain.model import Check, Ping
 from cronbeat.domain.schedule import next_fire_ms
 from tests.unit.checks import SECOND, T0, make_check
@@ -161,3 +161,20 @@ def test_a_fast_path_ping_never_changes_status(check: Check, ping: Ping, at_ms: 
     # Then the state machine agrees: no flip, and the kind the plan records
     assert outcome.flip is None
     assert outcome.kind == plan.kind
+
+
+@given(check=checks(), at_ms=TIMES)
+def test_a_sweep_before_the_checks_moment_finds_nothing_to_do(check: Check, at_ms: int) -> None:
+    # Given any check, and its attention moment (what the sweep's filter is asked about)
+    moment = attention_at_ms(check)
+    # When a sweep evaluates it at any instant
+    result = evaluate(check, at_ms)
+    acted = result.flip is not None or result.reminder
+    # Then it acts only once the moment has come, so filtering on the moment loses nothing
+    if acted:
+        assert moment is not None
+        assert at_ms >= moment
+    # And at the moment itself, it acts: the moment is not merely early
+    if moment is not None:
+        at_moment = evaluate(check, moment)
+        assert at_moment.flip is not None or at_moment.reminder

@@ -134,14 +134,8 @@ def evaluate(check: Check, at_ms: int) -> Evaluation:
     if check.status == "down":
         return _evaluate_down(check, at_ms, started)
 
-    due = (
-        due_ms(check, check.last_ping_ms)
-        if check.status == "up" and check.last_ping_ms is not None
-        else None
-    )
     # The due time is computed once: for cron checks it is nearly all of a sweep's CPU.
-    timeout_deadline_ms = due + check.grace_s * SECOND_MS if due is not None else None
-    down_at_ms, reason = _down_deadline(check, timeout_deadline_ms)
+    due, down_at_ms, reason = _deadlines(check)
 
     if down_at_ms is not None and at_ms >= down_at_ms:
         after, flip = _flip(check, "down", reason, at_ms)
@@ -150,6 +144,45 @@ def evaluate(check: Check, at_ms: int) -> Evaluation:
         return Evaluation(check.status, started, check, down_at_ms=down_at_ms)
     status: Literal["up", "grace"] = "grace" if at_ms >= due else "up"
     return Evaluation(status, started, check, due_ms=due, down_at_ms=down_at_ms)
+
+
+def _deadlines(check: Check) -> tuple[int | None, int | None, FlipReason]:
+    """When the next ping is due, when the check goes down if nothing arrives, and why."""
+    due = (
+        due_ms(check, check.last_ping_ms)
+        if check.status == "up" and check.last_ping_ms is not None
+        else None
+    )
+    timeout_deadline_ms = due + check.grace_s * SECOND_MS if due is not None else None
+    down_at_ms, reason = _down_deadline(check, timeout_deadline_ms)
+    return due, down_at_ms, reason
+
+
+def attention_at_ms(check: Check) -> int | None:
+    """The earliest moment a sweep can find something to do for this check: when it goes down,
+    or for a down check when its next reminder is owed. None when no moment will come by itself
+    (a new or paused check without an open run, a down check without reminders).
+
+    Stored on the item as `alert_at`, so a sweep asks DynamoDB for the checks whose moment has
+    passed and parses nothing else. `evaluate` at an earlier moment writes nothing.
+    """
+    if check.status == "down":
+        if check.realert_every_s is None or check.last_alert_ms is None:
+            return None
+        return check.last_alert_ms + check.realert_every_s * SECOND_MS
+    return _deadlines(check)[1]
+
+
+def finish_lead_ms(check: Check) -> int:
+    """How long after a success that closes the run its next attention moment is, at least.
+
+    The read-free ping path cannot evaluate a schedule, so it stores `now + this lead` as the
+    attention moment: exact for a simple check (timeout + grace), and for a cron or OnCalendar
+    check a moment no later than the true one (the next fire is at least "now"), which a sweep
+    then corrects once.
+    """
+    lead_s = check.timeout_s + check.grace_s if check.kind == "simple" else check.grace_s
+    return lead_s * SECOND_MS
 
 
 def _down_deadline(check: Check, schedule_ms: int | None) -> tuple[int | None, FlipReason]:

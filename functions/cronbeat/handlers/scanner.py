@@ -53,7 +53,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     stores = runtime.stores()
     writes = SweepWrites(stores.checks, stores.history)
     report = sweep(
-        stores.checks.scan(), writes, at_ms, timer=time.perf_counter, on_failure=_skipped
+        stores.checks.scan(due_by_ms=at_ms),
+        writes,
+        at_ms,
+        timer=time.perf_counter,
+        on_failure=_skipped,
     )
     for _ in range(report.flips):
         metrics.add_metric(name="Flips", unit=MetricUnit.Count, value=1)
@@ -65,6 +69,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "flips_written": report.flips,
         "reminders_written": report.reminders,
         "conflicts": report.conflicts,
+        "alert_at_corrected": report.corrected,
         "checks_failed": report.failed,
         "writes_failed": report.unwritten,
         "sweep_duration_ms": report.duration_ms,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from cronbeat.domain.machine import evaluate
+from cronbeat.domain.machine import attention_at_ms, evaluate
 from cronbeat.domain.model import SECOND_MS, Check, Flip
 from cronbeat.store.checks import CheckRepository, LostRace, ScannedCheck, UnreadableCheck
 from cronbeat.store.expressions import NewItem
@@ -23,6 +23,8 @@ class SweepWriter(Protocol):
     def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at_ms: int) -> bool: ...
 
     def write_reminder(self, before: Check, rev: int, after: Check, at_ms: int) -> bool: ...
+
+    def correct_alert_at(self, check: Check, rev: int) -> bool: ...
 
 
 class SweepWrites:
@@ -44,6 +46,9 @@ class SweepWrites:
         outbox = self._history.flip(after, None, at_ms=at_ms, rev=rev + 1)
         return self._write(before, rev, after, outbox)
 
+    def correct_alert_at(self, check: Check, rev: int) -> bool:
+        return self._checks.correct_alert_at(check, rev)
+
     def _write(self, before: Check, rev: int, after: Check, outbox: NewItem) -> bool:
         try:
             self._checks.write(before, after, rev=rev, extra=[outbox])
@@ -61,6 +66,8 @@ class SweepReport:
     flips: int = 0
     reminders: int = 0
     conflicts: int = 0
+    corrected: int = 0
+    """Checks that came early (their stored `alert_at` was an estimate) given their exact one."""
     failed: int = 0
     """Checks skipped because they could not be decoded or evaluated: retrying will not help."""
     unwritten: int = 0
@@ -73,6 +80,15 @@ class SweepReport:
 Stage = Literal["decode", "evaluate", "write"]
 FailureHook = Callable[[str, Stage, BaseException | str], None]
 """Told the id of a check that was skipped, at which stage, and why."""
+
+
+def _came_early(stored_ms: int | None, check: Check, at_ms: int) -> bool:
+    """The filter let this check through on a stored moment that has passed, but its exact moment
+    is still to come: storing that one keeps the next sweeps from parsing it again."""
+    if stored_ms is not None and stored_ms > at_ms:
+        return False  # through the filter for its open run, not its moment
+    exact = attention_at_ms(check)
+    return exact is None or exact > at_ms
 
 
 def sweep(
@@ -104,6 +120,11 @@ def sweep(
             on_failure(check.id, "evaluate", exc)
             continue
         if evaluation.flip is None and not evaluation.reminder:
+            if _came_early(entry.alert_at_ms, check, at_ms):
+                try:
+                    report.corrected += writer.correct_alert_at(check, rev)
+                except Exception as exc:  # harmless: the next sweep looks at it again
+                    on_failure(check.id, "write", exc)
             continue
         try:
             if evaluation.flip is not None:

@@ -15,17 +15,33 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from cronbeat.domain.machine import FastPath
+from cronbeat.domain.machine import FastPath, attention_at_ms, finish_lead_ms
 from cronbeat.domain.model import SCANNED_FIELDS, STORED_NAMES, Check, Ping
-from cronbeat.store.codec import REVISION, Item, from_item, revision, slug_key, to_item
+from cronbeat.store.codec import (
+    REVISION,
+    Item,
+    encode_value,
+    from_item,
+    revision,
+    slug_key,
+    to_item,
+)
 from cronbeat.store.expressions import Expression, NewItem, lost_transaction
 from cronbeat.store.pages import items, pages
 from cronbeat.store.tables import BADGE_INDEX, SLUG_INDEX
 
-_PROJECTED = (*(STORED_NAMES[field] for field in SCANNED_FIELDS), REVISION)
+ALERT_AT = "alert_at"
+"""The earliest moment a sweep can find something to do for the check (`attention_at_ms`)."""
+FINISH_LEAD = "lead"
+"""What the read-free path adds to a success's time to store its `alert_at` (`finish_lead_ms`)."""
+NEVER_MS = 9 * 10**15
+"""`alert_at` of a check no moment will wake: a far-off number that costs two bytes, so that a
+missing `alert_at` keeps meaning "an item from before the attribute: read it"."""
+
+_PROJECTED = (*(STORED_NAMES[field] for field in SCANNED_FIELDS), REVISION, ALERT_AT)
 _PROJECTION_NAMES = {f"#p{i}": attribute for i, attribute in enumerate(_PROJECTED)}
 PROJECTION_EXPRESSION = ", ".join(_PROJECTION_NAMES)
 """What a sweep reads. A projection saves transfer and decoding, not read units: DynamoDB bills
@@ -54,6 +70,8 @@ class StoredCheck:
 
     check: Check
     rev: int
+    alert_at_ms: int | None = field(default=None, compare=False)
+    """The stored `alert_at` (None before the attribute): a sweep corrects one that came early."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +98,25 @@ ScannedCheck = StoredCheck | UnreadableCheck
 
 
 def _stored(item: Item | None) -> StoredCheck | None:
-    return None if item is None else StoredCheck(from_item(item), revision(item))
+    if item is None:
+        return None
+    return StoredCheck(from_item(item), revision(item), stored_alert_at(item))
+
+
+def check_item(check: Check, *, rev: int | None = None, ping_key: str | None = None) -> Item:
+    """The stored item of `check`: its attributes and the two numbers the sweep's filter and the
+    read-free path keep up to date."""
+    item = to_item(check, rev=rev, ping_key=ping_key)
+    attention = attention_at_ms(check)
+    item[ALERT_AT] = encode_value(NEVER_MS if attention is None else attention)
+    item[FINISH_LEAD] = encode_value(finish_lead_ms(check))
+    return item
+
+
+def stored_alert_at(item: Item) -> int | None:
+    """The item's `alert_at`, None for an item from before the attribute."""
+    raw = item.get(ALERT_AT)
+    return int(raw["N"]) if raw is not None else None
 
 
 def fast_path_request(
@@ -160,6 +196,10 @@ def fast_path_request(
         # as "no duration" (a finish that closed no run leaves none).
         sets.append(f"{x.name('last_duration')} = {now} - if_not_exists({last_start}, {now})")
         removes.extend((last_start, last_start_rid))
+    if plan.kind == "success":
+        # A success leaves an up check with no run open: its next moment is the schedule's.
+        lead = f"if_not_exists({x.name(FINISH_LEAD)}, {zero})"
+        sets.append(f"{x.name(ALERT_AT)} = {lead} + {now}")
     return x.request(" AND ".join(conditions), sets, removes)
 
 
@@ -174,6 +214,10 @@ def write_request(
     old, new = to_item(before, ping_key=ping_key), to_item(after, ping_key=ping_key)
     x = Expression()
     sets = [f"{x.name(REVISION)} = {x.value('rev_new', rev + 1)}"]
+    # Always written with the rest: what is stored may be the read-free path's early estimate.
+    for attribute, value in check_item(after).items():
+        if attribute in (ALERT_AT, FINISH_LEAD):
+            sets.append(f"{x.name(attribute)} = {x.value(attribute, value)}")
     removes: list[str] = []
     changed = False
     for attribute, value in new.items():
@@ -222,7 +266,7 @@ class CheckRepository:
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=to_item(check, rev=1, ping_key=ping_key),
+                Item=check_item(check, rev=1, ping_key=ping_key),
                 ConditionExpression="attribute_not_exists(id)",
             )
         except self._db.exceptions.ConditionalCheckFailedException as exc:
@@ -321,6 +365,27 @@ class CheckRepository:
             raise LostRace(None, conflict=True) from exc
         return rev + 1
 
+    def correct_alert_at(self, check: Check, rev: int) -> bool:
+        """Store the exact `alert_at` of a check still at `rev` whose stored one came early; the
+        revision stays, as nothing the check means has changed. False when a write got there
+        first: that write stored its own."""
+        attention = attention_at_ms(check)
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._key(check.id),
+                UpdateExpression="SET #alert_at = :alert_at",
+                ConditionExpression="#rev = :rev",
+                ExpressionAttributeNames={"#alert_at": ALERT_AT, "#rev": REVISION},
+                ExpressionAttributeValues={
+                    ":alert_at": encode_value(NEVER_MS if attention is None else attention),
+                    ":rev": encode_value(rev),
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def reachable(self) -> bool:
         """One cheap read of the table: False when DynamoDB cannot be reached or read."""
         from botocore.exceptions import BotoCoreError, ClientError
@@ -331,9 +396,16 @@ class CheckRepository:
             return False
         return True
 
-    def scan(self) -> Iterator[ScannedCheck]:
-        """Every check for a sweep: projected, eventually consistent (half the read units), read
-        by one thread per segment and handed over page by page."""
+    def scan(self, due_by_ms: int | None = None) -> Iterator[ScannedCheck]:
+        """The checks a sweep at `due_by_ms` must look at (every check when None): projected,
+        eventually consistent (half the read units), read by one thread per segment and handed
+        over page by page.
+
+        DynamoDB filters on `alert_at`, so only the checks whose moment has passed, those with
+        a run open (a start leaves `alert_at` as it was) and items from before the attribute
+        cross the wire and are parsed. The read units are the same: DynamoDB bills what it
+        scanned.
+        """
         pages: queue.Queue[list[ScannedCheck] | BaseException | None] = queue.Queue(
             maxsize=2 * self._segments
         )
@@ -351,7 +423,7 @@ class CheckRepository:
 
         def read_segment(segment: int) -> None:
             try:
-                for page in self._segment_pages(segment):
+                for page in self._segment_pages(segment, due_by_ms):
                     if not hand_over([decode(item) for item in page]):
                         return
                 hand_over(None)
@@ -379,7 +451,7 @@ class CheckRepository:
             for thread in threads:
                 thread.join()
 
-    def _segment_pages(self, segment: int) -> Iterator[list[Item]]:
+    def _segment_pages(self, segment: int, due_by_ms: int | None) -> Iterator[list[Item]]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "Segment": segment,
@@ -388,13 +460,31 @@ class CheckRepository:
             "ExpressionAttributeNames": _PROJECTION_NAMES,
             "ConsistentRead": False,
         }
+        if due_by_ms is not None:
+            request.update(due_filter(due_by_ms))
         return pages(self._db.scan, request)
+
+
+def due_filter(due_by_ms: int) -> dict[str, Any]:
+    """The sweep's FilterExpression: what `attention_at_ms` says may need a look by `due_by_ms`."""
+    return {
+        "FilterExpression": (
+            "attribute_not_exists(#due_alert_at) OR #due_alert_at <= :due_by"
+            " OR attribute_exists(#due_last_start)"
+        ),
+        "ExpressionAttributeNames": {
+            **_PROJECTION_NAMES,
+            "#due_alert_at": ALERT_AT,
+            "#due_last_start": STORED_NAMES["last_start_ms"],
+        },
+        "ExpressionAttributeValues": {":due_by": encode_value(due_by_ms)},
+    }
 
 
 def decode(item: Item) -> ScannedCheck:
     """A scanned item as the check and its revision, or an UnreadableCheck."""
     try:
-        return StoredCheck(from_item(item), revision(item))
+        return StoredCheck(from_item(item), revision(item), stored_alert_at(item))
     except (ValueError, TypeError, KeyError) as exc:
         check_id = item.get("id", {}).get("S", "?")
         return UnreadableCheck(check_id=check_id, error=f"{type(exc).__name__}: {exc}")
