@@ -15,8 +15,8 @@ from typing import Any
 
 from cronbeat.domain.model import Check
 from cronbeat.local.dynamodb_json import dump_item
-from cronbeat.store.codec import Item, from_item, revision, to_item
 from cronbeat.store.checks import check_item
+from cronbeat.store.codec import Item, from_item, revision, to_item
 from cronbeat.store.events import FLIP_PREFIX
 from cronbeat.store.history import ping_item
 from tests.conftest import Aws

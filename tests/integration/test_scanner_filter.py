@@ -1,4 +1,4 @@
-"""The sweep's filter on `alert_at`: only what may need a look crosses the wire, and nothing is late.
+"""The sweep's filter on `alert_at`: only what may need a look is parsed, and nothing is late.
 
 Each promise is tested where it could break: an item from before the attribute, the read-free
 ping path's early estimate for a cron check, and a run opened by a start that leaves `alert_at`
@@ -43,9 +43,7 @@ def sweep_at(scanner: ModuleType, at_ms: int) -> dict[str, Any]:
     return summary
 
 
-def test_only_the_overdue_check_is_read_among_healthy_ones(
-    aws: Aws, scanner: ModuleType
-) -> None:
+def test_only_the_overdue_check_is_read_among_healthy_ones(aws: Aws, scanner: ModuleType) -> None:
     # Given 40 healthy checks and one whose deadline passed, all stored as the store writes them
     for _ in range(40):
         put_check(aws, simple_check(last_ping_ms=T - 5 * MINUTE))
