@@ -203,7 +203,7 @@ def test_a_log_without_attempts_or_counts_gets_no_such_columns(
     assert (
         out.splitlines()[0]
         == "STARTED                     FINISHED                    KIND     EXIT  DURATION"
-    )  # noqa: E501
+    )
 
 
 def test_stats_give_rate_counts_percentiles_and_the_last_failure(

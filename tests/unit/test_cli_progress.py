@@ -52,12 +52,18 @@ def test_an_hour_of_continuous_output_is_at_most_61_pings() -> None:
     assert due == 3600 / PROGRESS_INTERVAL_S + 1
 
 
-def test_pings_go_out_on_their_own_thread_and_failures_are_counted() -> None:
-    # Given progress pings on a fake clock, to a monitor that fails the second one
+def started() -> tuple[FakeClock, RecordingPinger, ProgressPings]:
+    """Progress pings sending on their own thread, on a fake clock."""
     clock = FakeClock()
     pinger = RecordingPinger(clock)
-    progress = ProgressPings(pinger, "http://monitor/ping/x/progress?rid=r", clock=clock)
+    progress = ProgressPings(pinger, "http://monitor/ping/x/progress", 1800.0, clock=clock)
     progress.start()
+    return clock, pinger, progress
+
+
+def test_pings_go_out_on_their_own_thread_and_failures_are_counted() -> None:
+    # Given progress pings on a fake clock, to a monitor that fails the second one
+    clock, pinger, progress = started()
     # When output comes now, a second later, and two minutes later
     progress.notice()
     assert pinger.arrived.acquire(timeout=10)
@@ -72,19 +78,32 @@ def test_pings_go_out_on_their_own_thread_and_failures_are_counted() -> None:
     # and the note for the finish body says so
     assert pinger.sent_at == [1000.0, 1121.0]
     assert (progress.sent, progress.failed) == (1, 1)
-    assert progress.note() == "1 of 2 progress pings not recorded: HTTP 503"
+    assert progress.notes() == ["1 of 2 progress pings not recorded: HTTP 503"]
 
 
 def test_nothing_is_noted_when_every_progress_ping_got_through() -> None:
     # Given progress pings that all succeeded
-    clock = FakeClock()
-    pinger = RecordingPinger(clock)
-    progress = ProgressPings(pinger, "http://monitor/ping/x/progress", clock=clock)
-    progress.start()
+    _, pinger, progress = started()
     progress.notice()
     assert pinger.arrived.acquire(timeout=10)
     progress.stop()
-    # Then the finish body gets no note, and no output after the stop asks for a ping
+    # Then the finish body gets no note
+    assert (progress.sent, progress.failed) == (1, 0)
+    assert progress.notes() == []
+
+
+def test_a_silence_longer_than_stuck_after_is_noted() -> None:
+    # Given progress pings with a 30 min stuck_after, and output 10 s after the start
+    clock, pinger, progress = started()
+    clock.now_s += 10
     progress.notice()
-    assert progress.note() is None
-    assert pinger.sent_at == [1000.0]
+    assert pinger.arrived.acquire(timeout=10)
+    # When the job is silent for 30 min, prints, then is silent for 40 min before it ends
+    clock.now_s += 1800
+    progress.notice()
+    clock.now_s += 2400
+    progress.stop()
+    # Then only the silence longer than 30 min is noted, in words
+    assert progress.notes() == [
+        "no progress for 40 min, longer than --stuck-after 30 min: the run may show as stuck"
+    ]

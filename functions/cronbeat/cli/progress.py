@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cronbeat.cli.ping import Pinger, PingFailed
+from cronbeat.cli.table import duration_text
 
 PROGRESS_INTERVAL_S = 60.0
 MIN_STUCK_AFTER_S = 2 * PROGRESS_INTERVAL_S
@@ -36,10 +37,15 @@ class ProgressRate:
 
 @dataclass
 class ProgressPings:
-    """Sends `/progress` pings beside the job, after the start ping (`after`) has gone."""
+    """Sends `/progress` pings beside the job, after the start ping (`after`) has gone.
+
+    It also keeps the run's longest silence, so the body can say when the job was quiet for
+    longer than `stuck_after_s`: the monitor will have called that run stuck.
+    """
 
     pinger: Pinger
     url: str
+    stuck_after_s: float
     clock: Callable[[], float] = time.monotonic
     after: threading.Thread | None = None
     sent: int = 0
@@ -50,8 +56,11 @@ class ProgressPings:
     _pending: bool = False
     _stopped: bool = False
     _thread: threading.Thread | None = None
+    _last_progress_s: float = 0.0
+    _longest_silence_s: float = 0.0
 
     def start(self) -> None:
+        self._last_progress_s = self.clock()
         self._thread = threading.Thread(target=self._send_loop, name="cronbeat-progress")
         self._thread.daemon = True
         self._thread.start()
@@ -60,6 +69,7 @@ class ProgressPings:
         """The job made progress: ask for a ping if one is due. Never blocks on the network."""
         now_s = self.clock()
         with self._wanted:
+            self._silence_until(now_s)
             if not self._stopped and self._rate.due(now_s):
                 self._pending = True
                 self._wanted.notify()
@@ -69,18 +79,32 @@ class ProgressPings:
 
     def stop(self) -> None:
         """No more pings: the run is over. Waits at most one ping's timeout for one in flight."""
+        now_s = self.clock()
         with self._wanted:
+            self._silence_until(now_s)
             self._stopped = True
             self._wanted.notify()
         if self._thread is not None:
             self._thread.join(self.pinger.timeout_s)
 
-    def note(self) -> str | None:
-        """What the finish body says when progress pings were lost, else None."""
-        if not self.failed:
-            return None
-        tried = self.sent + self.failed
-        return f"{self.failed} of {tried} progress pings not recorded: {self.reason}"
+    def notes(self) -> list[str]:
+        """What the finish body says: progress pings lost, a silence longer than stuck_after."""
+        notes = []
+        if self.failed:
+            tried = self.sent + self.failed
+            notes.append(f"{self.failed} of {tried} progress pings not recorded: {self.reason}")
+        if self._longest_silence_s > self.stuck_after_s:
+            notes.append(
+                f"no progress for {duration_text(self._longest_silence_s)}, longer than "
+                f"--stuck-after {duration_text(self.stuck_after_s)}: the run may show as stuck"
+            )
+        return notes
+
+    def _silence_until(self, now_s: float) -> None:
+        if not self._stopped:
+            silence_s = now_s - self._last_progress_s
+            self._longest_silence_s = max(self._longest_silence_s, silence_s)
+            self._last_progress_s = now_s
 
     def _send_loop(self) -> None:
         if self.after is not None:

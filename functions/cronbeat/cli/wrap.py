@@ -105,7 +105,9 @@ def wrap(
         # One try each: a progress ping retried late is worth less than the next one.
         quick = Pinger(retries=0, timeout_s=wrapping.pinger.timeout_s)
         url = wrapping.target.url("progress", rid)
-        progress = ProgressPings(quick, url, clock=wrapping.clock, after=start)
+        progress = ProgressPings(
+            quick, url, wrapping.stuck_after_s, clock=wrapping.clock, after=start
+        )
         progress.start()
 
     attempts, stopped_by = _attempts(wrapping, progress, stdout, stderr)
@@ -123,8 +125,8 @@ def wrap(
         elif start.reply and start.reply.body_limit_bytes is not None:
             limit = min(limit, start.reply.body_limit_bytes)
     count, notes = _count(wrapping, attempts[-1])
-    if progress and (note := progress.note()):
-        notes.append(note)
+    if progress:
+        notes += progress.notes()
     params = {"count": count} if count is not None else {}
     if wrapping.job_retries:
         params |= {"attempt": len(attempts), "attempts": wrapping.attempts}
