@@ -12,11 +12,12 @@ import pytest
 
 from cronbeat.cli.ping import Pinger, PingTarget
 from cronbeat.cli.wrap import Wrapping, wrap
-from tests.integration.fake_monitor import FakeMonitor, running_monitor
+from tests.integration.fake_monitor import FakeMonitor, running_monitor, silent_monitor
 from tests.integration.test_cli_run import (
     CHECK,
     DEADLINE_S,
     PY,
+    Lines,
     cronbeat,
     environment,
     python_job,
@@ -198,6 +199,27 @@ def test_failing_progress_pings_leave_the_job_alone_and_are_noted(monitor: FakeM
     assert finish.body == (
         b"working\ndone\n[cronbeat: 1 of 1 progress pings not recorded: HTTP 500]\n"
     )
+
+
+def test_a_monitor_that_never_answers_does_not_hold_up_the_jobs_output() -> None:
+    # Given a monitor that accepts connections and never answers
+    with silent_monitor() as hung:
+        # When a job prints, then waits for its next line on stdin, under --stuck-after
+        job = subprocess.Popen(
+            [PY, "-m", "cronbeat.cli", "run", "--url", hung.url, "--uuid", CHECK,
+             "--stuck-after", "10m", "--retries", "0", "--ping-timeout", "0.5s",
+             *python_job("print('first', flush=True); print(input(), flush=True)")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=environment(),
+        )  # fmt: skip
+        assert job.stdin is not None
+        out = Lines(job.stdout)
+        # Then its output comes through while the pings hang, and it ends with its own status
+        assert out.next() == b"first\n"
+        job.stdin.write(b"second\n")
+        job.stdin.close()
+        assert out.next() == b"second\n"
+        assert job.wait(DEADLINE_S) == 0
 
 
 def test_without_stuck_after_no_progress_ping_is_sent(monitor: FakeMonitor) -> None:
