@@ -192,7 +192,7 @@ class Job:
 
     def _complain(self, note: str) -> str:
         """Say on stderr what cronbeat did or saw, as a shell would; return it for the body."""
-        _write(self.stderr, f"cronbeat: {note}\n".encode())
+        say(self.stderr, note)
         return note
 
     def _pump(
@@ -248,11 +248,20 @@ def _exit_status(returncode: int) -> tuple[int, tuple[str, ...]]:
     if returncode >= 0:
         return returncode, ()
     signum = -returncode
+    return 128 + signum, (f"the job was killed by {signal_name(signum)}",)
+
+
+def signal_name(signum: int) -> str:
+    """`SIGTERM`, or `signal 42` for a number without a name."""
     try:
-        name = signal.Signals(signum).name
+        return signal.Signals(signum).name
     except ValueError:
-        name = f"signal {signum}"
-    return 128 + signum, (f"the job was killed by {name}",)
+        return f"signal {signum}"
+
+
+def say(stderr: BinaryIO | None, line: str) -> None:
+    """One line of cronbeat's own on stderr; lost without complaint when nobody reads it."""
+    _write(stderr, f"cronbeat: {line}\n".encode())
 
 
 def _joined(threads: Sequence[threading.Thread], grace_s: float) -> bool:

@@ -24,7 +24,15 @@ from types import FrameType
 from typing import BinaryIO, TextIO
 
 from cronbeat.cli.count import CountLine, count_from_file
-from cronbeat.cli.job import FORWARDED_SIGNALS, Job, JobResult, OutputTail, notes_text
+from cronbeat.cli.job import (
+    FORWARDED_SIGNALS,
+    Job,
+    JobResult,
+    OutputTail,
+    notes_text,
+    say,
+    signal_name,
+)
 from cronbeat.cli.ping import Pinger, PingFailed, PingReply, PingTarget, backoff_s
 from cronbeat.cli.progress import ProgressPings
 from cronbeat.cli.table import duration_text
@@ -140,7 +148,7 @@ def wrap(
     if lost:
         pings = " and ".join(lost) + (" pings" if len(lost) > 1 else " ping")
         why = "; ".join(dict.fromkeys(reasons))
-        _say(stderr, f"warning: {pings} not recorded by {wrapping.target.host}: {why}")
+        say(stderr, f"warning: {pings} not recorded by {wrapping.target.host}: {why}")
     return last.exit_status
 
 
@@ -163,9 +171,9 @@ def _attempts(
             if result.exit_status == 0 or not result.ran or len(attempts) == wrapping.attempts:
                 return attempts, None
             if stopped or attempt.signals:
-                return attempts, _signal_name((stopped.signals or attempt.signals)[0])
+                return attempts, signal_name((stopped.signals or attempt.signals)[0])
             delay_s = backoff_s(wrapping.retry_delay_s, len(attempts) - 1, wrapping.jitter())
-            _say(
+            say(
                 stderr,
                 f"attempt {len(attempts)} of {wrapping.attempts} failed "
                 f"(exit status {result.exit_status}); retrying in {duration_text(delay_s)}",
@@ -175,7 +183,7 @@ def _attempts(
             else:
                 stopped.wait(delay_s)
             if stopped:
-                return attempts, _signal_name(stopped.signals[0])
+                return attempts, signal_name(stopped.signals[0])
             if progress:
                 progress.notice()  # a new attempt is progress, though it has printed nothing yet
 
@@ -308,23 +316,6 @@ def _heading(n: int, most: int, attempt: Attempt) -> bytes:
     status = attempt.result.exit_status
     took = duration_text(attempt.duration_s)
     return notes_text([f"attempt {n} of {most}: exit status {status} after {took}"])
-
-
-def _signal_name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-
-
-def _say(stderr: BinaryIO | None, line: str) -> None:
-    """cronbeat's own line on stderr; lost without complaint when nobody reads it."""
-    try:
-        if stderr is not None:
-            stderr.write(f"cronbeat: {line}\n".encode())
-            stderr.flush()
-    except (OSError, ValueError):
-        pass
 
 
 def _binary(stream: TextIO | None) -> BinaryIO | None:
