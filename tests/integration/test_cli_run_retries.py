@@ -298,3 +298,63 @@ def test_without_retries_the_finish_carries_no_attempts(monitor: FakeMonitor) ->
     start, finish = monitor.wait_for_pings(2)
     assert finish.query == {"rid": start.query["rid"]}
     assert finish.body == b""
+
+
+def test_with_no_output_the_attempts_are_listed_without_a_byte_of_output(
+    monitor: FakeMonitor,
+) -> None:
+    # Given a job that prints a secret and fails
+    wrapping = Wrapping(
+        target=PingTarget.for_uuid(monitor.url, CHECK),
+        command=[PY, "-c", "print('token=hunter2'); raise SystemExit(1)"],
+        pinger=Pinger(retries=0),
+        send_output=False,
+        job_retries=1,
+        sleep=lambda _: None,
+    )
+    # When cronbeat runs it with a retry and --no-output
+    assert wrap(wrapping, stdout=io.BytesIO(), stderr=io.BytesIO()) == 1
+    # Then the body has the outcome and each attempt's heading, and no output at all
+    _, finish = monitor.wait_for_pings(2)
+    lines = finish.body.decode().splitlines()
+    assert lines[0] == "[cronbeat: failed on all 2 attempts]"
+    assert [line.split(" after ")[0] for line in lines[1:]] == [
+        "[cronbeat: attempt 1 of 2: exit status 1",
+        "[cronbeat: attempt 2 of 2: exit status 1",
+    ]
+    assert b"hunter2" not in finish.body
+
+
+def test_a_tiny_server_body_limit_still_holds_the_outcome_first() -> None:
+    # Given a monitor that stores at most 120 bytes of a body
+    with running_monitor(body_limit_bytes=120) as monitor:
+        wrapping = Wrapping(
+            target=PingTarget.for_uuid(monitor.url, CHECK),
+            command=[PY, "-c", "print('y' * 5000); raise SystemExit(1)"],
+            pinger=Pinger(retries=0),
+            job_retries=3,
+            sleep=lambda _: None,
+        )
+        # When all four attempts fail
+        wrap(wrapping, stdout=io.BytesIO(), stderr=io.BytesIO())
+        _, finish = monitor.wait_for_pings(2)
+    # Then the body fits the limit, and what is kept starts with the outcome
+    assert len(finish.body) <= 120
+    assert finish.body.startswith(b"[cronbeat: failed on all 4 attempts]\n")
+
+
+def test_each_attempt_gets_the_whole_timeout(monitor: FakeMonitor) -> None:
+    # Given a job that hangs
+    # When cronbeat runs it with a half-second timeout and one retry
+    done = cronbeat(
+        monitor.url, "--timeout", "0.5s", "--retries-job", "1", "--retry-delay", "0.01s",
+        "--", "sh", "-c", "echo working; sleep 30",
+    )  # fmt: skip
+    # Then both attempts were killed at the timeout, and the run is 124
+    assert done.returncode == 124
+    _, finish = monitor.wait_for_pings(2)
+    assert finish.kind == "124"
+    body = finish.body.decode()
+    assert body.count("[cronbeat: killed: timed out after 500 ms (SIGTERM)]") == 2
+    assert "[cronbeat: attempt 1 of 2: exit status 124 after " in body
+    assert "[cronbeat: attempt 2 of 2: exit status 124 after " in body
