@@ -138,3 +138,16 @@ def test_stats_count_retried_runs_and_the_ones_a_retry_healed() -> None:
     # When stats are taken / Then two runs took a retry, and one of them was healed by it
     stats = summarize(runs, T0)
     assert (stats.runs, stats.retried, stats.healed) == (4, 2, 1)
+
+
+def test_progress_pings_inside_a_run_leave_its_pairing_alone() -> None:
+    # Given a run with progress pings between its start and its finish
+    pings = [
+        ping(4, "success", T0 + timedelta(minutes=30), rid="r", exit_status=0),
+        ping(3, "progress", T0 + timedelta(minutes=20), rid="r"),
+        ping(2, "progress", T0 + timedelta(minutes=10), rid="r"),
+        ping(1, "start", T0, rid="r"),
+    ]
+    # When runs are rebuilt / Then there is one run, from the start to the finish
+    (run,) = runs_from_pings(pings)
+    assert (run.kind, run.started, run.duration_s) == ("success", T0, 1800.0)
