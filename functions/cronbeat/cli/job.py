@@ -117,7 +117,7 @@ class Job:
     stdout: BinaryIO | None = None
     stderr: BinaryIO | None = None
     on_output: OutputListener | None = None
-    received: list[int] = field(default_factory=list)
+    received: list[int] = field(default_factory=list, init=False)
     """The signals cronbeat got while the job ran (and passed on to it)."""
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _own_group: bool = field(default=False, init=False, repr=False)
