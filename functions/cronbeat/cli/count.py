@@ -16,7 +16,8 @@ MAX_COUNT_DIGITS = 18
 """Larger numbers are no count a job means (and would not fit the server's 64-bit integer)."""
 _MAX_LINE_BYTES = 256
 """A count line is short: a longer unfinished line is not buffered, so huge output costs nothing."""
-_COUNT_LINE = re.compile(rb"^[ \t]*" + COUNT_VARIABLE.encode() + rb"=(.*?)[ \t\r]*$", re.MULTILINE)
+_VARIABLE = COUNT_VARIABLE.encode() + b"="
+_COUNT_LINE = re.compile(rb"^[ \t]*" + _VARIABLE + rb"(.*?)[ \t\r]*$", re.MULTILINE)
 _SHOWN_CHARS = 40
 
 
@@ -52,8 +53,9 @@ class CountLine:
             if complete and stream in self._overlong:
                 complete = complete[complete.find(b"\n") + 1 :]  # the end of a line not kept
                 self._overlong.discard(stream)
-            for match in _COUNT_LINE.finditer(complete):
-                self._take(match.group(1))
+            if _VARIABLE in complete:  # a plain search first: most output never names it
+                for match in _COUNT_LINE.finditer(complete):
+                    self._take(match.group(1))
             if len(rest) > _MAX_LINE_BYTES or stream in self._overlong:
                 self._overlong.add(stream)
                 rest = b""
