@@ -61,3 +61,32 @@ def test_wrapped_runs_are_recorded_and_answered_by_the_real_server(dev: DevServe
     # And the stats count two failures in three runs
     stats = json.loads(cronbeat("stats", "backup", "--json", *query).stdout)
     assert (stats["runs"], stats["failures"], stats["last_failure"]["exit_status"]) == (3, 2, 124)
+
+
+def test_a_run_healed_by_a_retry_is_one_success_on_the_real_server(
+    dev: DevServer, tmp_path: Path
+) -> None:
+    # Given a check, and a job that fails the first time it runs and succeeds the second
+    created = dev.api("POST", "checks/", {"name": "flaky", "timeout": 3600, "grace": 60})
+    uuid = created.json()["uuid"]
+    marker = tmp_path / "ran-once"
+    job = f"if [ -e {marker} ]; then echo second; else touch {marker}; echo first; exit 1; fi"
+    # When cronbeat runs it with one retry
+    done = cronbeat(
+        "run", "--url", dev.base_url, "--uuid", uuid, "--retries-job", "1",
+        "--retry-delay", "0.1s", "--", "sh", "-c", job,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # Then the server holds one run, a success whose output lists both attempts
+    query = ("--url", dev.base_url, "--api-key", dev.read_only_key)
+    runs = json.loads(cronbeat("history", "flaky", "--json", *query).stdout)["runs"]
+    assert [(run["kind"], run["exit_status"]) for run in runs] == [("success", 0)]
+    pings = dev.api("GET", f"checks/{uuid}/pings/").json()["pings"]
+    finish = next(ping for ping in pings if ping["type"] == "success")
+    body = dev.api("GET", f"checks/{uuid}/pings/{finish['n']}/body").text.splitlines()
+    assert body[0] == "[cronbeat: succeeded on attempt 2 of 2]"
+    assert [line for line in body if not line.startswith("[")] == ["first", "second"]
+    # And the check never went down: no failure reached it
+    check = dev.api("GET", f"checks/{uuid}").json()
+    assert check["status"] == "up"
+    assert check["n_pings"] == 2

@@ -1,7 +1,8 @@
 """`cronbeat ls`, `history`, `stats` and `last-failure` against a seeded management API.
 
-The seeded backup ran daily at 02:00 UTC from 1 to 10 March 2026 (two failures), once long
-before, and has a run still open on 11 March. Times print in the reader's zone: here CET.
+The seeded backup ran daily at 02:00 UTC from 1 to 10 March 2026 (two failures; on the 10th a
+retry healed it), once long before, and has a run still open on 11 March. Times print in the
+reader's zone: here CET.
 """
 
 from __future__ import annotations
@@ -32,14 +33,19 @@ BODIES = {
     4: b"pg_dump: error: connection to server failed\n",
     9: b"dumping table events...\n[cronbeat: killed: timed out after 5 min (SIGTERM)]\n",
 }
+# What the finish pings of `cronbeat run` added: the job's count, and the attempt it ended on
+FINISH_FIGURES: dict[int, dict[str, int]] = {
+    8: {"count": 1187},
+    10: {"count": 1204, "attempt": 2, "attempts": 3},
+}
 
 # What people see, here and in the README's "Wrap a job" section.
 HISTORY_LAST_4 = (
-    "STARTED                     FINISHED                    KIND     EXIT  DURATION\n"
-    "2026-03-11 03:00:00 +01:00  -                           started  -     -\n"
-    "2026-03-10 03:00:00 +01:00  2026-03-10 03:01:15 +01:00  success  0     1 min 15 s\n"
-    "2026-03-09 03:00:00 +01:00  2026-03-09 03:05:00 +01:00  fail     124   5 min\n"
-    "2026-03-08 03:00:00 +01:00  2026-03-08 03:01:10 +01:00  success  0     1 min 10 s\n"
+    "STARTED                     FINISHED                    KIND     EXIT  DURATION    ATTEMPT  COUNT\n"  # noqa: E501
+    "2026-03-11 03:00:00 +01:00  -                           started  -     -           -        -\n"  # noqa: E501
+    "2026-03-10 03:00:00 +01:00  2026-03-10 03:01:15 +01:00  success  0     1 min 15 s  2/3      1204\n"  # noqa: E501
+    "2026-03-09 03:00:00 +01:00  2026-03-09 03:05:00 +01:00  fail     124   5 min       -        -\n"  # noqa: E501
+    "2026-03-08 03:00:00 +01:00  2026-03-08 03:01:10 +01:00  success  0     1 min 10 s  -        1187\n"  # noqa: E501
 )
 STATS_SINCE_MARCH = (
     "check         Nightly backup\n"
@@ -48,6 +54,7 @@ STATS_SINCE_MARCH = (
     "succeeded     8\n"
     "failed        2\n"
     "unfinished    1\n"
+    "retried       1 (1 healed)\n"
     "success rate  80.0%\n"
     "duration p50  1 min 4 s\n"
     "duration p95  5 min\n"
@@ -103,7 +110,9 @@ def seeded(key_field: str = "uuid") -> dict[str, Any]:
     backup.run(datetime(2026, 2, 20, 2, tzinfo=UTC), 1000, 0)
     for day, duration_s, exit_status in BACKUP_RUNS:
         body = BODIES.get(day, b"backup done\n")
-        backup.run(datetime(2026, 3, day, 2, tzinfo=UTC), duration_s, exit_status, body=body)
+        figures = FINISH_FIGURES.get(day, {})
+        started = datetime(2026, 3, day, 2, tzinfo=UTC)
+        backup.run(started, duration_s, exit_status, body=body, **figures)
         if day == 5:
             backup.add("log", datetime(2026, 3, 5, 12, tzinfo=UTC), body=b"disk 81% full\n")
     backup.add("start", datetime(2026, 3, 11, 2, tzinfo=UTC), rid="still-running")
@@ -183,6 +192,20 @@ def test_history_lists_the_last_runs_newest_first(
     assert out == HISTORY_LAST_4
 
 
+def test_a_log_without_attempts_or_counts_gets_no_such_columns(
+    monitor: FakeMonitor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the vacuum, whose pings (as any Healthchecks.io log) have no attempt or count
+    # When its history is asked for
+    status, out, _ = cronbeat(monitor, capsys, "history", "DB vacuum")
+    # Then the table has the plain columns only
+    assert status == 0
+    assert (
+        out.splitlines()[0]
+        == "STARTED                     FINISHED                    KIND     EXIT  DURATION"
+    )
+
+
 def test_stats_give_rate_counts_percentiles_and_the_last_failure(
     monitor: FakeMonitor, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -232,10 +255,10 @@ def test_ls_since_lists_the_runs_of_all_checks_in_the_window(
     # Then the three runs placed after it come, newest first; a bare success has no start
     assert status == 0
     assert out == (
-        "CHECK           STARTED                     FINISHED                    KIND     EXIT  DURATION\n"  # noqa: E501
-        "Nightly backup  2026-03-11 03:00:00 +01:00  -                           started  -     -\n"
-        "DB vacuum       -                           2026-03-10 04:30:00 +01:00  success  -     -\n"
-        "Nightly backup  2026-03-10 03:00:00 +01:00  2026-03-10 03:01:15 +01:00  success  0     1 min 15 s\n"  # noqa: E501
+        "CHECK           STARTED                     FINISHED                    KIND     EXIT  DURATION    ATTEMPT  COUNT\n"  # noqa: E501
+        "Nightly backup  2026-03-11 03:00:00 +01:00  -                           started  -     -           -        -\n"  # noqa: E501
+        "DB vacuum       -                           2026-03-10 04:30:00 +01:00  success  -     -           -        -\n"  # noqa: E501
+        "Nightly backup  2026-03-10 03:00:00 +01:00  2026-03-10 03:01:15 +01:00  success  0     1 min 15 s  2/3      1204\n"  # noqa: E501
     )
 
 
@@ -273,6 +296,9 @@ def test_history_as_json(monitor: FakeMonitor, capsys: pytest.CaptureFixture[str
                 "finished": None,
                 "exit_status": None,
                 "duration_s": None,
+                "count": None,
+                "attempt": None,
+                "attempts": None,
             },
             {
                 "kind": "success",
@@ -280,6 +306,9 @@ def test_history_as_json(monitor: FakeMonitor, capsys: pytest.CaptureFixture[str
                 "finished": "2026-03-10T03:01:15+01:00",
                 "exit_status": 0,
                 "duration_s": 75.0,
+                "count": 1204,
+                "attempt": 2,
+                "attempts": 3,
             },
         ],
     }
@@ -297,6 +326,8 @@ def test_stats_as_json(monitor: FakeMonitor, capsys: pytest.CaptureFixture[str])
         "successes": 8,
         "failures": 2,
         "unfinished": 1,
+        "retried": 1,
+        "healed": 1,
         "success_rate": 0.8,
         "duration_s": {"p50": 64.0, "p95": 300.0, "max": 300.0},
         "last_failure": {
@@ -305,6 +336,9 @@ def test_stats_as_json(monitor: FakeMonitor, capsys: pytest.CaptureFixture[str])
             "finished": "2026-03-09T03:05:00+01:00",
             "exit_status": 124,
             "duration_s": 300.0,
+            "count": None,
+            "attempt": None,
+            "attempts": None,
         },
     }
 

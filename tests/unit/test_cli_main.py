@@ -47,6 +47,27 @@ def _no_cronbeat_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         (["run", "--url", "http://h", "--uuid", "u", "--timeout", "soon", "--", "TOUCH"], "soon"),
         (["run", "--url", "http://h", "--uuid", "u", "--timeout", "0", "--", "TOUCH"], "zero"),
         (["run", "--url", "http://h", "--uuid", "u", "--retries", "-1", "--", "TOUCH"], "-1"),
+        (["run", "--url", "http://h", "--uuid", "u", "--retries-job", "x", "--", "TOUCH"], "'x'"),
+        (["run", "--url", "http://h", "--uuid", "u", "--retry-delay", "0", "--", "TOUCH"], "zero"),
+        (
+            ["run", "--url", "http://h", "--uuid", "u", "--stuck-after", "90s", "--", "TOUCH"],
+            "--stuck-after must be at least 2 min",
+        ),
+        (
+            [
+                "run",
+                "--url",
+                "http://h",
+                "--uuid",
+                "u",
+                "--stuck-after",
+                "30m",
+                "--no-start-ping",
+                "--",
+                "TOUCH",
+            ],
+            "--stuck-after needs the start ping",
+        ),
         (
             ["run", "--url", "http://h", "--uuid", "file:/nonexistent/x", "--", "TOUCH"],
             "cannot read",
@@ -83,7 +104,12 @@ def test_a_usage_error_is_one_line_and_exit_2_and_the_job_does_not_run(
 def test_help_is_not_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     # Given --help / When cronbeat is called / Then it prints usage and exits 0
     assert main(["run", "--help"]) == 0
-    assert "cronbeat run [options] -- COMMAND" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "cronbeat run [options] -- COMMAND" in out
+    # And it says how many attempts --retries-job makes, and how a job reports its count
+    words = " ".join(out.split())
+    assert "up to N more times (N + 1 attempts in all)" in words
+    assert "A line CRONBEAT_COUNT=N on its own" in words
 
 
 def test_server_commands_are_imported_only_when_asked_for_and_get_the_rest(

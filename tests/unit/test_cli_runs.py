@@ -108,3 +108,46 @@ def test_stats_count_the_window_and_find_the_last_failure_anywhere() -> None:
     empty = summarize(runs, T0 + timedelta(days=10))
     assert (empty.runs, empty.success_rate, empty.p50_s) == (0, None, None)
     assert empty.last_failure == recent_failure
+
+
+def test_a_finish_carries_its_count_and_attempts_and_junk_is_ignored() -> None:
+    # Given a healed finish with a count, and one from a server that sent odd values
+    pings = [
+        ping(4, "success", T0 + timedelta(minutes=1), count=0, attempt=2, attempts=3),
+        ping(2, "fail", T0, count=True, attempt="2", attempts=None),
+    ]
+    # When runs are rebuilt
+    newer, older = runs_from_pings(pings)
+    # Then the figures are the integers sent (0 included), and nothing else is taken for one
+    assert (newer.count, newer.attempt, newer.attempts, newer.healed) == (0, 2, 3, True)
+    assert (older.count, older.attempt, older.attempts, older.healed) == (None, None, None, False)
+
+
+def test_stats_count_retried_runs_and_the_ones_a_retry_healed() -> None:
+    # Given a run healed on attempt 2, one that failed on all 3, one fine at once, one plain
+    def finished(kind: RunKind, hour: int, attempt: int | None) -> Run:
+        end = T0 + timedelta(hours=hour)
+        return Run(kind, end, end, 0 if kind == "success" else 1, attempt=attempt, attempts=3)
+
+    runs = [
+        finished("success", 4, 2),
+        finished("fail", 3, 3),
+        finished("success", 2, 1),
+        finished("success", 1, None),
+    ]
+    # When stats are taken / Then two runs took a retry, and one of them was healed by it
+    stats = summarize(runs, T0)
+    assert (stats.runs, stats.retried, stats.healed) == (4, 2, 1)
+
+
+def test_progress_pings_inside_a_run_leave_its_pairing_alone() -> None:
+    # Given a run with progress pings between its start and its finish
+    pings = [
+        ping(4, "success", T0 + timedelta(minutes=30), rid="r", exit_status=0),
+        ping(3, "progress", T0 + timedelta(minutes=20), rid="r"),
+        ping(2, "progress", T0 + timedelta(minutes=10), rid="r"),
+        ping(1, "start", T0, rid="r"),
+    ]
+    # When runs are rebuilt / Then there is one run, from the start to the finish
+    (run,) = runs_from_pings(pings)
+    assert (run.kind, run.started, run.duration_s) == ("success", T0, 1800.0)

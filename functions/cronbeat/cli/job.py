@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import IO, Any, BinaryIO
 
@@ -33,6 +33,8 @@ _SHELL_LINE = re.compile(r"\s|&&|\|\||[|;<>$`]")
 _UTF8_CONTINUATION = range(0x80, 0xC0)
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+OutputListener = Callable[[int, bytes], None]
+"""Called with 1 (stdout) or 2 (stderr) and each chunk, on the thread that copies that stream."""
 
 
 class OutputTail:
@@ -100,6 +102,8 @@ class JobResult:
     exit_status: int
     notes: tuple[str, ...] = ()
     timed_out: bool = False
+    ran: bool = True
+    """False when the command could not be started (126, 127): running it again cannot help."""
 
 
 @dataclass
@@ -112,6 +116,9 @@ class Job:
     kill_after_s: float = 10.0
     stdout: BinaryIO | None = None
     stderr: BinaryIO | None = None
+    on_output: OutputListener | None = None
+    received: list[int] = field(default_factory=list, init=False)
+    """The signals cronbeat got while the job ran (and passed on to it)."""
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _own_group: bool = field(default=False, init=False, repr=False)
     _pending: list[int] = field(default_factory=list, init=False, repr=False)
@@ -126,14 +133,14 @@ class Job:
             for signum in self._pending:
                 self._signal(signum)
             pumps = [
-                self._pump(self._process.stdout, self.stdout),
-                self._pump(self._process.stderr, self.stderr),
+                self._pump(self._process.stdout, self.stdout, 1),
+                self._pump(self._process.stderr, self.stderr, 2),
             ]
             result = self._wait()
-            notes = list(result.notes)
-            if not _joined(pumps, DRAIN_GRACE_S):
-                notes.append("output after exit not captured: a background process kept it open")
-            return JobResult(result.exit_status, tuple(notes), result.timed_out)
+            if _joined(pumps, DRAIN_GRACE_S):
+                return result
+            note = "output after exit not captured: a background process kept it open"
+            return replace(result, notes=(*result.notes, note))
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -156,11 +163,12 @@ class Job:
             if _SHELL_LINE.search(program):
                 # One argument with spaces or shell syntax is a command line for a shell.
                 what += f" (for a shell command line: cronbeat run -- sh -c {shlex.quote(program)})"
-            return JobResult(NOT_FOUND_STATUS, (self._complain(f"{program}: {what}"),))
+            return JobResult(NOT_FOUND_STATUS, (self._complain(f"{program}: {what}"),), ran=False)
         reason = (error.strerror or str(error)).lower()
         if isinstance(error, FileNotFoundError):
             reason = "bad interpreter (the #! line names a program that does not exist)"
-        return JobResult(NOT_EXECUTABLE_STATUS, (self._complain(f"{program}: {reason}"),))
+        note = self._complain(f"{program}: {reason}")
+        return JobResult(NOT_EXECUTABLE_STATUS, (note,), ran=False)
 
     def _wait(self) -> JobResult:
         process = self._process
@@ -184,20 +192,24 @@ class Job:
 
     def _complain(self, note: str) -> str:
         """Say on stderr what cronbeat did or saw, as a shell would; return it for the body."""
-        _write(self.stderr, f"cronbeat: {note}\n".encode())
+        say(self.stderr, note)
         return note
 
-    def _pump(self, source: IO[bytes] | None, sink: BinaryIO | None) -> threading.Thread:
+    def _pump(
+        self, source: IO[bytes] | None, sink: BinaryIO | None, stream: int
+    ) -> threading.Thread:
         assert source is not None
-        thread = threading.Thread(target=self._copy, args=(source, sink), daemon=True)
+        thread = threading.Thread(target=self._copy, args=(source, sink, stream), daemon=True)
         thread.start()
         return thread
 
-    def _copy(self, source: IO[bytes], sink: BinaryIO | None) -> None:
+    def _copy(self, source: IO[bytes], sink: BinaryIO | None, stream: int) -> None:
         fd = source.fileno()
         try:
             while chunk := os.read(fd, _READ_CHUNK_BYTES):
                 self.tail.append(chunk)
+                if self.on_output is not None:
+                    self.on_output(stream, chunk)
                 if sink is not None and not _write(sink, chunk):
                     sink = None  # our reader went away; keep draining so the job never blocks
         finally:
@@ -212,6 +224,7 @@ class Job:
         return previous
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.received.append(signum)
         if self._process is None:
             self._pending.append(signum)
         else:
@@ -235,11 +248,20 @@ def _exit_status(returncode: int) -> tuple[int, tuple[str, ...]]:
     if returncode >= 0:
         return returncode, ()
     signum = -returncode
+    return 128 + signum, (f"the job was killed by {signal_name(signum)}",)
+
+
+def signal_name(signum: int) -> str:
+    """`SIGTERM`, or `signal 42` for a number without a name."""
     try:
-        name = signal.Signals(signum).name
+        return signal.Signals(signum).name
     except ValueError:
-        name = f"signal {signum}"
-    return 128 + signum, (f"the job was killed by {name}",)
+        return f"signal {signum}"
+
+
+def say(stderr: BinaryIO | None, line: str) -> None:
+    """One line of cronbeat's own on stderr; lost without complaint when nobody reads it."""
+    _write(stderr, f"cronbeat: {line}\n".encode())
 
 
 def _joined(threads: Sequence[threading.Thread], grace_s: float) -> bool:

@@ -14,9 +14,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from cronbeat.cli import manage_cli, query
 from cronbeat.cli.api import ApiError
+from cronbeat.cli.count import COUNT_VARIABLE
 from cronbeat.cli.options import (
     Parser,
     UsageError,
@@ -27,8 +29,10 @@ from cronbeat.cli.options import (
     secret,
 )
 from cronbeat.cli.ping import Pinger, PingTarget
+from cronbeat.cli.progress import MIN_STUCK_AFTER_S
+from cronbeat.cli.table import duration_text
 from cronbeat.cli.timespec import parse_since
-from cronbeat.cli.wrap import DEFAULT_OUTPUT_LIMIT_BYTES, Wrapping, wrap
+from cronbeat.cli.wrap import DEFAULT_OUTPUT_LIMIT_BYTES, DEFAULT_RETRY_DELAY_S, Wrapping, wrap
 
 USAGE_ERROR = 2
 SERVER_COMMANDS = {"dev": "cronbeat.local.server", "keys": "cronbeat.admin.keys"}
@@ -36,6 +40,25 @@ SERVER_COMMANDS = {"dev": "cronbeat.local.server", "keys": "cronbeat.admin.keys"
 SERVER_EXTRAS = ("boto3", "aws_lambda_powertools", "pydantic", "cronsim", "oncalendar")
 # Each server command's extra, and the top-level modules it brings.
 COMMAND_EXTRAS = {"dev": ("local", (*SERVER_EXTRAS, "moto")), "keys": ("server", SERVER_EXTRAS)}
+
+
+RUN_EPILOG = f"""\
+count:
+  A line {COUNT_VARIABLE}=N on its own in the job's output (stdout or stderr; the last one wins;
+  N a whole number, 0 or more) sends count=N with the finish ping, for the check's min_count.
+  A bad value is left out, and the ping body says why. Or: --count-from FILE.
+
+retries:
+  --retries-job 3 runs a failing job at most 4 times, waiting between half and all of 10s,
+  20s, 40s (--retry-delay 10s). One start ping and one finish ping cover all attempts: the last
+  decides success or failure and the exit status, the body lists each attempt, and the finish
+  carries attempt=N&attempts=M. SIGINT, SIGTERM or SIGHUP stops the retries.
+
+stuck runs:
+  --stuck-after 30m sends /progress when the job prints (the first output at once, then at most
+  once a minute). The check's own stuck_after field (seconds) decides when a silent run is
+  down: pings cannot change it, so set it to the same value on the check (through the API).
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
         help="run a job and report its start, exit status, duration and output",
         description="Run COMMAND (no shell) and ping the monitor at its start and at its end.",
         usage="cronbeat run [options] -- COMMAND [ARGS...]",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     identity = run.add_argument_group("the check (each may be file:PATH)")
     identity.add_argument("--url", help="the monitor's base URL [CRONBEAT_URL]")
@@ -120,6 +145,33 @@ def _parser() -> argparse.ArgumentParser:
         help="send at most the last BYTES of output (default 10000, or the server's limit)",
     )
     job.add_argument("--no-output", action="store_true", help="send none of the job's output")
+    job.add_argument(
+        "--retries-job",
+        type=count,
+        default=0,
+        metavar="N",
+        help="run a failing job again, up to N more times (N + 1 attempts in all) in one run",
+    )
+    job.add_argument(
+        "--retry-delay",
+        type=duration,
+        default=DEFAULT_RETRY_DELAY_S,
+        metavar="DURATION",
+        help="wait before the first retry, doubling for each next one, with jitter (default 10s)",
+    )
+    job.add_argument(
+        "--stuck-after",
+        type=duration,
+        metavar="DURATION",
+        help="report new output as progress (at most one /progress ping a minute); "
+        "give the check the same stuck_after",
+    )
+    job.add_argument(
+        "--count-from",
+        type=Path,
+        metavar="FILE",
+        help=f"read the count from FILE when the job ends, instead of a {COUNT_VARIABLE}= line",
+    )
     pings = run.add_argument_group("the pings")
     pings.add_argument("--no-start-ping", action="store_true", help="send only the finish ping")
     pings.add_argument(
@@ -178,6 +230,14 @@ def _run(options: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         raise UsageError("run: no COMMAND to run (cronbeat run [options] -- COMMAND [ARGS...])")
+    if options.stuck_after is not None:
+        if options.no_start_ping:
+            raise UsageError("run: --stuck-after needs the start ping: only a started run sticks")
+        if options.stuck_after < MIN_STUCK_AFTER_S:
+            raise UsageError(
+                f"run: --stuck-after must be at least {duration_text(MIN_STUCK_AFTER_S)}: "
+                "progress reaches the monitor up to a minute late"
+            )
     wrapping = Wrapping(
         target=_ping_target(options),
         command=command,
@@ -187,6 +247,10 @@ def _run(options: argparse.Namespace) -> int:
         output_limit_bytes=options.output_limit,
         send_output=not options.no_output,
         start_ping=not options.no_start_ping,
+        job_retries=options.retries_job,
+        retry_delay_s=options.retry_delay,
+        stuck_after_s=options.stuck_after,
+        count_from=options.count_from,
     )
     return wrap(wrapping)
 

@@ -8,7 +8,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.client import HTTPException
@@ -35,9 +35,14 @@ class PingTarget:
     ) -> PingTarget:
         return cls(f"{base_url.rstrip('/')}/ping/{_segment(ping_key)}/{_segment(slug)}", create)
 
-    def url(self, kind: str, rid: str | None = None) -> str:
-        """The URL of one ping: `kind` is `start`, an exit status such as `0`, or `` for success."""
+    def url(
+        self, kind: str, rid: str | None = None, params: Mapping[str, int] | None = None
+    ) -> str:
+        """The URL of one ping: `kind` is `start`, `progress`, an exit status such as `0`, or ``
+        for success; `params` are the finish's figures (`count`, `attempt`, `attempts`), which a
+        Healthchecks.io server ignores."""
         query = {"rid": rid} if rid else {}
+        query.update({name: str(value) for name, value in (params or {}).items()})
         if self.create:
             query["create"] = "1"
         path = f"{self.check_url}/{kind}" if kind else self.check_url
@@ -86,9 +91,7 @@ class Pinger:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def backoff_s(self, attempt: int) -> float:
-        """Half fixed, half random ("equal jitter"): spread out, yet never an instant retry."""
-        ceiling = self.backoff_base_s * 2.0**attempt
-        return ceiling / 2 + self.jitter() * ceiling / 2
+        return backoff_s(self.backoff_base_s, attempt, self.jitter())
 
     def _send_once(self, url: str, body: bytes | None) -> PingReply:
         headers = {"User-Agent": user_agent()}
@@ -112,6 +115,16 @@ class Pinger:
             raise PingFailed(f"HTTP {error.code} {error.reason}".rstrip()) from None
         except (urllib.error.URLError, OSError, HTTPException) as error:
             raise _Transient(network_reason(error, self.timeout_s)) from None
+
+
+def backoff_s(base_s: float, attempt: int, jitter: float) -> float:
+    """The wait before retry `attempt` + 1: between half and all of `base_s` * 2^attempt.
+
+    Half fixed, half random ("equal jitter", `jitter` in [0, 1]): spread out, yet never an
+    instant retry. Pings and `--retries-job` both wait this way.
+    """
+    ceiling = base_s * 2.0**attempt
+    return ceiling / 2 + jitter * ceiling / 2
 
 
 @functools.cache

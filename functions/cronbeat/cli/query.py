@@ -21,6 +21,7 @@ from cronbeat.cli.table import (
 )
 
 RUN_HEADERS = ("STARTED", "FINISHED", "KIND", "EXIT", "DURATION")
+ATTEMPT_HEADER, COUNT_HEADER = "ATTEMPT", "COUNT"
 
 
 def last_duration_s(check: dict[str, Any]) -> float | None:
@@ -82,8 +83,9 @@ def list_runs(api: ManagementApi, since: datetime, out: TextIO, *, as_json: bool
         runs = [{"check": _check_json(check), **_run_json(run)} for check, run in found]
         _dump({"since": iso_time(since), "runs": runs}, out)
         return
-    rows = [(_label(check), *_run_cells(run)) for check, run in found]
-    out.write(render_table(("CHECK", *RUN_HEADERS), rows))
+    headers, rows = _run_table([run for _, run in found])
+    labelled = [(_label(check), *row) for (check, _), row in zip(found, rows, strict=True)]
+    out.write(render_table(("CHECK", *headers), labelled))
 
 
 def history(api: ManagementApi, reference: str, limit: int, out: TextIO, *, as_json: bool) -> None:
@@ -93,7 +95,7 @@ def history(api: ManagementApi, reference: str, limit: int, out: TextIO, *, as_j
     if as_json:
         _dump({"check": _check_json(check), "runs": [_run_json(run) for run in runs]}, out)
         return
-    out.write(render_table(RUN_HEADERS, [_run_cells(run) for run in runs]))
+    out.write(render_table(*_run_table(runs)))
 
 
 def stats(
@@ -112,6 +114,8 @@ def stats(
             "successes": figures.successes,
             "failures": figures.failures,
             "unfinished": figures.unfinished,
+            "retried": figures.retried,
+            "healed": figures.healed,
             "success_rate": round(rate, 4) if rate is not None else None,
             "duration_s": {"p50": figures.p50_s, "p95": figures.p95_s, "max": figures.max_s},
             "last_failure": _run_json(last) if last else None,
@@ -126,6 +130,7 @@ def stats(
         ("succeeded", str(figures.successes)),
         ("failed", str(figures.failures)),
         ("unfinished", str(figures.unfinished)),
+        ("retried", f"{figures.retried} ({figures.healed} healed)"),
         ("success rate", f"{rate * 100:.1f}%" if rate is not None else NONE),
         ("duration p50", duration_text(figures.p50_s)),
         ("duration p95", duration_text(figures.p95_s)),
@@ -188,15 +193,37 @@ def _output(api: ManagementApi, check: JsonObject, run: Run) -> str | None:
     return body.decode("utf-8", errors="replace") if body is not None else None
 
 
-def _run_cells(run: Run) -> Sequence[str]:
-    exit_status = str(run.exit_status) if run.exit_status is not None else NONE
-    return (
-        local_time(run.started),
-        local_time(run.finished),
-        run.kind,
-        exit_status,
-        duration_text(run.duration_s),
-    )
+def _run_table(runs: Sequence[Run]) -> tuple[Sequence[str], list[Sequence[str]]]:
+    """Headers and rows of runs. ATTEMPT (`2/3`) and COUNT come only when a run has them, so a
+    Healthchecks.io log, which has neither, reads as it always did."""
+    attempts = any(run.attempt is not None for run in runs)
+    counts = any(run.count is not None for run in runs)
+    headers = [*RUN_HEADERS]
+    headers += [ATTEMPT_HEADER] if attempts else []
+    headers += [COUNT_HEADER] if counts else []
+    rows: list[Sequence[str]] = []
+    for run in runs:
+        cells = [
+            local_time(run.started),
+            local_time(run.finished),
+            run.kind,
+            _text(run.exit_status),
+            duration_text(run.duration_s),
+        ]
+        cells += [_attempt_text(run)] if attempts else []
+        cells += [_text(run.count)] if counts else []
+        rows.append(cells)
+    return headers, rows
+
+
+def _attempt_text(run: Run) -> str:
+    if run.attempt is None:
+        return NONE
+    return f"{run.attempt}/{run.attempts}" if run.attempts is not None else str(run.attempt)
+
+
+def _text(value: int | None) -> str:
+    return str(value) if value is not None else NONE
 
 
 def _run_json(run: Run) -> dict[str, Any]:
@@ -206,6 +233,9 @@ def _run_json(run: Run) -> dict[str, Any]:
         "finished": iso_time(run.finished),
         "exit_status": run.exit_status,
         "duration_s": run.duration_s,
+        "count": run.count,
+        "attempt": run.attempt,
+        "attempts": run.attempts,
     }
 
 

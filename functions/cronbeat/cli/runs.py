@@ -25,6 +25,16 @@ class Run:
     duration_s: float | None = None
     finish_n: int | None = None
     has_body: bool = False
+    count: int | None = None
+    """What the job said it did (`count=N` on its finish ping)."""
+    attempt: int | None = None
+    """The attempt the run finished on, of at most `attempts` (`cronbeat run --retries-job`)."""
+    attempts: int | None = None
+
+    @property
+    def healed(self) -> bool:
+        """It failed at first, and a retry of the job succeeded."""
+        return self.kind == "success" and (self.attempt or 1) > 1
 
     @property
     def at(self) -> datetime:
@@ -67,16 +77,23 @@ def _finished(ping: Mapping[str, Any], start: Mapping[str, Any] | None) -> Run:
         duration_s = max(0.0, (finished - started).total_seconds())
     if started is None and duration_s is not None:
         started = finished - timedelta(seconds=duration_s)
-    exit_status = ping.get("exit_status")
     return Run(
         kind="success" if ping.get("type") == "success" else "fail",
         started=started,
         finished=finished,
-        exit_status=exit_status if isinstance(exit_status, int) else None,
+        exit_status=_integer(ping.get("exit_status")),
         duration_s=duration_s,
-        finish_n=ping.get("n") if isinstance(ping.get("n"), int) else None,
+        finish_n=_integer(ping.get("n")),
         has_body=bool(ping.get("body_url")),
+        count=_integer(ping.get("count")),
+        attempt=_integer(ping.get("attempt")),
+        attempts=_integer(ping.get("attempts")),
     )
+
+
+def _integer(value: object) -> int | None:
+    """A JSON integer; None for null, booleans, and what an older server never sends."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _unfinished(start: Mapping[str, Any]) -> Run:
@@ -91,6 +108,10 @@ class RunStats:
     successes: int
     failures: int
     unfinished: int
+    retried: int
+    """Finished runs that took more than one attempt."""
+    healed: int
+    """Of those, the ones a retry made a success: failures that never alerted."""
     p50_s: float | None
     p95_s: float | None
     max_s: float | None
@@ -116,6 +137,8 @@ def summarize(runs: Sequence[Run], since: datetime) -> RunStats:
         successes=sum(run.kind == "success" for run in finished),
         failures=sum(run.kind == "fail" for run in finished),
         unfinished=len(window) - len(finished),
+        retried=sum((run.attempt or 1) > 1 for run in finished),
+        healed=sum(run.healed for run in finished),
         p50_s=percentile(durations, 50),
         p95_s=percentile(durations, 95),
         max_s=durations[-1] if durations else None,
