@@ -100,12 +100,14 @@ def test_finish_without_an_open_run_clears_the_last_duration() -> None:
     assert outcome.duration_ms is None
 
 
-def test_log_changes_nothing_but_the_history() -> None:
+def test_log_changes_nothing_but_the_history_and_the_progress_moment() -> None:
     check = make_check(status="down", last_ping_ms=T0, n_pings=3)
     outcome = apply_ping(check, Ping.log(body=b"note"), T0 + MINUTE)
     assert outcome.kind == "log"
     assert outcome.flip is None
-    assert outcome.check == make_check(status="down", last_ping_ms=T0, n_pings=4)
+    assert outcome.check == make_check(
+        status="down", last_ping_ms=T0, n_pings=4, last_progress_ms=T0 + MINUTE
+    )
 
 
 def test_failure_flips_an_up_check_down_and_marks_the_alert() -> None:

@@ -27,12 +27,22 @@ from cronbeat import runtime
 from cronbeat.api.timezones import current_name
 from cronbeat.domain.channel import ChannelKind
 from cronbeat.domain.errors import DomainError
-from cronbeat.domain.model import MAX_PERIOD_S, MAX_SLUG_LENGTH, slug_from_name
+from cronbeat.domain.model import MAX_PERIOD_S, MAX_SLUG_LENGTH, SLOW_MIN_RUNS, slug_from_name
 from cronbeat.domain.schedule import validate_schedule, zone
 
 SLUG_PATTERN = "^[a-z0-9-_]*$"
 UniqueField = Literal["name", "slug", "tags", "timeout", "grace"]
-NULLABLE_EXTRAS = frozenset({"max_runtime", "realert_every", "min_duration", "max_duration"})
+NULLABLE_EXTRAS = frozenset(
+    {
+        "max_runtime",
+        "realert_every",
+        "min_duration",
+        "max_duration",
+        "slow_factor",
+        "min_count",
+        "stuck_after",
+    }
+)
 """cronbeat's own optional periods, where `null` means "not set" (the default)."""
 
 
@@ -51,6 +61,9 @@ Period = Annotated[
 Threshold = Annotated[int, Field(ge=1, le=1000)]
 RunBound = Annotated[int, Field(ge=1, le=MAX_PERIOD_S)]
 """A run's duration bound, in whole seconds."""
+SlowFactor = Annotated[float, Field(gt=1, le=100)]
+SlowWindow = Annotated[int, Field(ge=SLOW_MIN_RUNS, le=50)]
+MinCount = Annotated[int, Field(ge=0, le=10**15)]
 Text100 = Annotated[str, Field(max_length=100)]
 Slug = Annotated[str, Field(max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN)]
 Keywords = Annotated[str, Field(max_length=200)]
@@ -147,6 +160,25 @@ class CheckSpec(BaseModel):
         default=None,
         description="A run longer than this many seconds counts as a failure (too_slow), and an "
         "open run past it is down at once; null: no bound (cronbeat).",
+    )
+    slow_factor: SlowFactor | None = Field(
+        default=None,
+        description="A finished run slower than this times the p95 of the last slow_window "
+        "durations counts as a failure (slower_than_usual), once 5 are known; null: off "
+        "(cronbeat).",
+    )
+    slow_window: SlowWindow | SkipJsonSchema[None] = Field(
+        default=None, description="How many recent durations the p95 is taken over (cronbeat)."
+    )
+    min_count: MinCount | None = Field(
+        default=None,
+        description="A finish reporting ?count=N below this counts as a failure (assertion); "
+        "null: no assertion (cronbeat).",
+    )
+    stuck_after: Period | None = Field(
+        default=None,
+        description="An open run with no ping on it (/log, /progress) for this many seconds is "
+        "down (stuck); null: no limit (cronbeat).",
     )
 
     @model_validator(mode="before")
@@ -363,6 +395,18 @@ class CheckOut(Reply):
     realert_every: int | None
     min_duration: int | None = None
     max_duration: int | None = None
+    slow_factor: float | None = None
+    slow_window: int = 20
+    min_count: int | None = None
+    stuck_after: int | None = None
+    last_count: int | None = Field(
+        default=None, description="The count the last finish reported (cronbeat)."
+    )
+    usual_duration_ms: int | None = Field(
+        default=None,
+        description="The p95 of the recent durations slow_factor is judged against, once 5 are "
+        "known (cronbeat).",
+    )
     last_duration: int | None = None
     last_duration_ms: int | None = Field(
         default=None, description="The last run's duration in milliseconds (cronbeat)."
@@ -428,7 +472,7 @@ class CheckList(Reply):
 class PingOut(Reply):
     """One ping as Healthchecks.io lists it, plus cronbeat's `exit_status`."""
 
-    type: Literal["success", "start", "fail", "log", "ign"]
+    type: Literal["success", "start", "fail", "log", "progress", "ign"]
     date: str
     n: int
     scheme: str
@@ -444,6 +488,13 @@ class PingOut(Reply):
     )
     body_url: str | None
     exit_status: int | None
+    count: int | None = Field(
+        default=None, description="What the finish reported doing (`?count=N`), cronbeat's."
+    )
+    attempt: int | None = Field(
+        default=None, description="The attempt the run finished on (`cronbeat run --retries-job`)."
+    )
+    attempts: int | None = Field(default=None, description="The most attempts the run had.")
 
     @model_serializer(mode="wrap")
     def _leave_out_duration(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
@@ -451,6 +502,9 @@ class PingOut(Reply):
         if data.get("duration") is None:
             data.pop("duration", None)
             data.pop("duration_ms", None)
+        for extension in ("count", "attempt", "attempts"):
+            if data.get(extension) is None:
+                data.pop(extension, None)
         return data
 
 

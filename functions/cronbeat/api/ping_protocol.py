@@ -12,7 +12,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from cronbeat.domain.model import Ping, Sender
@@ -26,14 +26,14 @@ _SLUG_LIMIT_CHARS = 200
 """Longer slugs cannot exist (the API takes 100), and the index key is capped at 2048 bytes."""
 _DIGITS = re.compile(r"[0-9]+")
 _IPV4_WITH_PORT = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d+")
-_SUFFIXES = ("start", "fail", "log")
+_SUFFIXES = ("start", "fail", "log", "progress")
 
 METHODS = ("GET", "POST", "HEAD")
 UA_LIMIT_CHARS = 200
 _ADDR_LIMIT_CHARS = 100
 _SCHEME_LIMIT_CHARS = 16
 
-Suffix = Literal["", "start", "fail", "log"]
+Suffix = Literal["", "start", "fail", "log", "progress"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,10 @@ CREATED = Reply(201, "Created")
 NOT_FOUND = Reply(404, "not found")
 INVALID_URL = Reply(400, "invalid url format")
 INVALID_UUID = Reply(400, "invalid uuid format")
+INVALID_COUNT = Reply(400, "invalid count")
+INVALID_ATTEMPT = Reply(400, "invalid attempt")
+_COUNT_LIMIT = 10**15
+_ATTEMPT_LIMIT = 1000
 METHOD_NOT_ALLOWED = Reply(405, "method not allowed")
 AMBIGUOUS_SLUG = Reply(409, "ambiguous slug")
 BUSY = Reply(503, "busy, try again")
@@ -175,6 +179,34 @@ def remote_address(headers: Mapping[str, str], source_ip: str) -> str:
     return storable(address, _ADDR_LIMIT_CHARS)
 
 
+def _whole(raw: str | None, lowest: int, highest: int, refusal: Reply) -> int | None:
+    if raw is None:
+        return None
+    if not _DIGITS.fullmatch(raw) or not lowest <= int(raw) <= highest:
+        raise Rejected(refusal)
+    return int(raw)
+
+
+def parse_count(query: Mapping[str, str]) -> int | None:
+    """`?count=N`, or Cronitor's `?metric=count:N`; other metrics are ignored."""
+    raw = query.get("count")
+    metric = query.get("metric")
+    if raw is None and metric is not None and metric.startswith("count:"):
+        raw = metric[len("count:") :]
+    return _whole(raw, 0, _COUNT_LIMIT, INVALID_COUNT)
+
+
+def parse_attempts(query: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """`?attempt=N&attempts=M` from `cronbeat run --retries-job`: both or neither, N ≤ M."""
+    attempt = _whole(query.get("attempt"), 1, _ATTEMPT_LIMIT, INVALID_ATTEMPT)
+    attempts = _whole(query.get("attempts"), 1, _ATTEMPT_LIMIT, INVALID_ATTEMPT)
+    if (attempt is None) != (attempts is None):
+        raise Rejected(INVALID_ATTEMPT)
+    if attempt is not None and attempts is not None and attempt > attempts:
+        raise Rejected(INVALID_ATTEMPT)
+    return attempt, attempts
+
+
 def make_ping(target: Target, *, rid: str | None, method: str, body: bytes) -> Ping:
     if target.exit_status is not None:
         return Ping.exit_code(target.exit_status, rid=rid, method=method, body=body)
@@ -184,6 +216,8 @@ def make_ping(target: Target, *, rid: str | None, method: str, body: bytes) -> P
         return Ping.fail(rid=rid, method=method, body=body)
     if target.suffix == "log":
         return Ping.log(rid=rid, method=method, body=body)
+    if target.suffix == "progress":
+        return Ping.progress(rid=rid, method=method, body=body)
     return Ping.success(rid=rid, method=method, body=body)
 
 
@@ -213,5 +247,12 @@ def parse_request(
         remote_addr=remote_address(headers, source_ip),
         ua=storable(headers.get("user-agent") or "", UA_LIMIT_CHARS),
     )
-    ping = make_ping(target, rid=rid, method=method, body=raw)
+    count = parse_count(query)
+    attempt, attempts = parse_attempts(query)
+    ping = replace(
+        make_ping(target, rid=rid, method=method, body=raw),
+        count=count,
+        attempt=attempt,
+        attempts=attempts,
+    )
     return PingRequest(target, ping, sender, create=query.get("create") == "1")

@@ -94,6 +94,9 @@ def check_out(check: Check, view: View) -> CheckOut:
         shown.last_duration = check.last_duration_ms // SECOND_MS
     if check.last_duration_ms is not None:
         shown.last_duration_ms = check.last_duration_ms
+    shown.last_count = check.last_count
+    if check.slow_factor is not None:
+        shown.usual_duration_ms = check.usual_p95_ms(check.recent_durations_ms)
     if check.kind != "simple":
         shown.schedule, shown.tz = check.schedule, check.tz
         shown.schedule_text = schedule_text(check.schedule)
@@ -130,7 +133,8 @@ def ping_out(check: Check, ping: PingRecord, view: View) -> PingOut:
     body_url = None
     if ping.has_body:
         body_url = f"{view.api_url}/checks/{public_id(check, view)}/pings/{ping.n}/body"
-    kind = ping.kind if ping.kind in ("success", "start", "fail", "log", "ign") else "success"
+    known = ("success", "start", "fail", "log", "progress", "ign")
+    kind = ping.kind if ping.kind in known else "success"
     return PingOut(
         type=kind,  # type: ignore[arg-type]
         date=iso_precise(ping.at_ms),
@@ -144,6 +148,9 @@ def ping_out(check: Check, ping: PingRecord, view: View) -> PingOut:
         duration_ms=ping.duration_ms,
         body_url=body_url,
         exit_status=ping.exit_status,
+        count=ping.count,
+        attempt=ping.attempt,
+        attempts=ping.attempts,
     )
 
 

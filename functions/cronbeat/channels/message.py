@@ -108,6 +108,12 @@ def what_happened(alert: Alert) -> str:
             return _failed(check)
         if flip.reason in ("too_slow", "too_fast"):
             return _out_of_bounds(alert)
+        if flip.reason == "slower_than_usual":
+            return _slower_than_usual(check)
+        if flip.reason == "assertion":
+            return f"count was {check.last_count}, expected at least {check.min_count}"
+        if flip.reason == "stuck":
+            return _stuck(alert)
     if flip.old == "down" and flip.new == "up":
         return _back_up(alert)
     if flip.old == "down" and flip.new == "paused":
@@ -161,6 +167,28 @@ def _out_of_bounds(alert: Alert) -> str:
         return f"finished in {took}, shorter than its min duration of {bound}{streak}"
     bound = format_duration_s(check.max_duration_s or 0)
     return f"took {took}, longer than its max duration of {bound}{streak}"
+
+
+def _slower_than_usual(check: Check) -> str:
+    """ "took 14 min 2 s, 3.1× its usual p95 of 4 min 31 s"."""
+    *prior, took_ms = check.recent_durations_ms
+    usual_ms = check.usual_p95_ms(tuple(prior))
+    took = format_duration_ms(took_ms)
+    if not usual_ms:
+        return f"took {took}, slower than usual"
+    return f"took {took}, {took_ms / usual_ms:.1f}× its usual p95 of {format_duration_ms(usual_ms)}"
+
+
+def _stuck(alert: Alert) -> str:
+    check = alert.check
+    limit = format_duration_s(check.stuck_after_s or 0)
+    if check.last_start_ms is None:
+        return f"a run made no progress for {limit}"
+    since = max(check.last_start_ms, check.last_progress_ms or 0)
+    return (
+        f"started {_ago(check.last_start_ms, alert.at_ms)} ago, no progress for "
+        f"{_ago(since, alert.at_ms)} (limit {limit})"
+    )
 
 
 def _failed(check: Check) -> str:

@@ -13,7 +13,15 @@ from typing import Any
 
 from cronbeat.cli import manage, query, systemd
 from cronbeat.cli.api import ManagementApi
-from cronbeat.cli.options import Parser, UsageError, api_client, base_url, duration, secret
+from cronbeat.cli.options import (
+    Parser,
+    UsageError,
+    api_client,
+    base_url,
+    count,
+    duration,
+    secret,
+)
 
 
 def check_flags(parser: argparse.ArgumentParser, *, creating: bool) -> None:
@@ -40,6 +48,24 @@ def check_flags(parser: argparse.ArgumentParser, *, creating: bool) -> None:
         "--max-duration", type=duration, metavar="DURATION", help="a slower run is a failure"
     )
     group.add_argument(
+        "--slow-factor",
+        type=float,
+        metavar="X",
+        help="a run slower than X times its usual p95 is a failure (1.5)",
+    )
+    group.add_argument(
+        "--slow-window", type=count, metavar="N", help="how many recent runs make the p95 (20)"
+    )
+    group.add_argument(
+        "--min-count", type=count, metavar="N", help="a finish reporting count < N is a failure"
+    )
+    group.add_argument(
+        "--stuck-after",
+        type=duration,
+        metavar="DURATION",
+        help="an open run with no ping for this long is down",
+    )
+    group.add_argument(
         "--realert", type=duration, metavar="DURATION", help="remind this often while down"
     )
     if creating:
@@ -59,6 +85,10 @@ CHECK_FLAG_FIELDS = {
     "max_runtime": "max_runtime",
     "min_duration": "min_duration",
     "max_duration": "max_duration",
+    "slow_factor": "slow_factor",
+    "slow_window": "slow_window",
+    "min_count": "min_count",
+    "stuck_after": "stuck_after",
     "realert": "realert_every",
     "uuid": "uuid",
 }
@@ -70,7 +100,8 @@ def _check_fields(options: argparse.Namespace) -> dict[str, object]:
     for flag, api_field in CHECK_FLAG_FIELDS.items():
         value = getattr(options, flag, None)
         if value is not None:
-            fields[api_field] = round(value) if isinstance(value, float) else value
+            whole = isinstance(value, float) and flag != "slow_factor"
+            fields[api_field] = round(value) if whole else value
     if "tz" in fields and "schedule" not in fields and getattr(options, "period", None):
         raise UsageError("--tz goes with --schedule, not --period")
     return fields

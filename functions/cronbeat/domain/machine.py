@@ -98,34 +98,82 @@ def apply_ping(check: Check, ping: Ping, at_ms: int) -> PingOutcome:
     """The check after `ping` arrives at `at_ms`, the kind to record, and at most one flip."""
     kind = classify(check, ping)
     counted = replace(check, n_pings=check.n_pings + 1)
-    if kind in ("ign", "log"):
+    if kind == "ign":
         return PingOutcome(counted, kind)
+    if kind in ("log", "progress"):
+        # Progress for an open run's stuck deadline; harmless without one (a start clears it).
+        return PingOutcome(replace(counted, last_progress_ms=at_ms), kind)
     if kind == "start":
-        return PingOutcome(replace(counted, last_start_ms=at_ms, last_start_rid=ping.rid), kind)
+        started = replace(
+            counted, last_start_ms=at_ms, last_start_rid=ping.rid, last_progress_ms=None
+        )
+        return PingOutcome(started, kind)
 
     closed, duration_ms = _close_run(counted, ping, kind, at_ms)
     finished = replace(
-        closed, last_ping_ms=at_ms, last_exit=ping.exit_status, last_duration_ms=duration_ms
+        closed,
+        last_ping_ms=at_ms,
+        last_exit=ping.exit_status,
+        last_duration_ms=duration_ms,
+        last_count=ping.count,
+        last_progress_ms=closed.last_progress_ms if closed.started else None,
     )
+    if kind != "success":
+        after, flip = count_failure(finished, "fail", at_ms)
+        return PingOutcome(after, kind, duration_ms, flip)
+    finished = replace(
+        finished, recent_durations_ms=(*check.recent_durations_ms[1:], duration_ms or 0)
+    )
+    breach = (
+        finished.duration_breach(duration_ms)
+        or finished.count_breach(ping.count)
+        or check.slow_breach(check.recent_durations_ms, duration_ms)
+    )
+    if breach is not None:
+        # A success whose run took too long, too little or longer than usual, or did too
+        # little: counted as a failure.
+        after, flip = count_failure(finished, breach, at_ms)
+        return PingOutcome(after, kind, duration_ms, flip)
     new: Status
     reason: FlipReason
-    breach = finished.duration_breach(duration_ms) if kind == "success" else None
-    if kind == "success" and breach is None:
-        finished = replace(finished, success_streak=finished.success_streak + 1, failure_streak=0)
-        if finished.status == "down":
-            recovered = finished.success_streak >= finished.recovery_threshold
-            new, reason = ("up", "recovered") if recovered else ("down", "recovered")
-        else:
-            new, reason = _revived(finished)
+    finished = replace(finished, success_streak=finished.success_streak + 1, failure_streak=0)
+    if finished.status == "down":
+        recovered = finished.success_streak >= finished.recovery_threshold
+        new, reason = ("up", "recovered") if recovered else ("down", "recovered")
     else:
-        # A failure, or a success whose run took too long or too little: counted alike.
-        finished = replace(finished, failure_streak=finished.failure_streak + 1, success_streak=0)
-        if finished.failure_streak >= finished.failure_threshold:
-            new, reason = "down", breach or "fail"
-        else:
-            new, reason = _revived(finished)
+        new, reason = _revived(finished)
     after, flip = _flip(finished, new, reason, at_ms)
     return PingOutcome(after, kind, duration_ms, flip)
+
+
+def count_failure(finished: Check, reason: FlipReason, at_ms: int) -> tuple[Check, Flip | None]:
+    """A finished run that failed (`reason`): the check after it, down once the failures reach
+    the threshold."""
+    counted = replace(finished, failure_streak=finished.failure_streak + 1, success_streak=0)
+    if counted.failure_streak >= counted.failure_threshold:
+        return _flip(counted, "down", reason, at_ms)
+    new, revived_reason = _revived(counted)
+    return _flip(counted, new, revived_reason, at_ms)
+
+
+def fit_window(check: Check) -> Check:
+    """`check` with as many recent durations as its settings keep: the newest are kept, and a
+    longer window starts with unknown (0) entries, which the judgement ignores."""
+    length, recent = check.window_length, check.recent_durations_ms
+    if len(recent) == length:
+        return check
+    fitted = recent[-length:] if len(recent) > length else (0,) * (length - len(recent)) + recent
+    return replace(check, recent_durations_ms=fitted)
+
+
+def slower_than_usual_after(after: Check) -> bool:
+    """Whether the success the read-free path just applied was slower than usual.
+
+    That path appends the run's duration to the window in the same update and hands the item
+    back, so the judgement needs no read: the last entry against the ones before it.
+    """
+    *prior, duration_ms = after.recent_durations_ms
+    return after.slow_breach(tuple(prior), duration_ms) is not None
 
 
 def evaluate(check: Check, at_ms: int) -> Evaluation:
@@ -194,7 +242,8 @@ def _down_deadline(check: Check, schedule_ms: int | None) -> tuple[int | None, F
     | yes | not set | the earlier of the schedule's deadline and start + grace (Healthchecks.io) |
     | yes | set | start + max_runtime: the run has that long, whatever the schedule says |
 
-    With a run open, `max_duration` comes first when it is earlier: the run is too slow.
+    With a run open, whichever comes first of that, the stuck deadline (no ping on the run for
+    `stuck_after`: `stuck`) and `start + max_duration` (`too_slow`) decides.
     """
     start = check.last_start_ms
     if start is None:
@@ -204,6 +253,9 @@ def _down_deadline(check: Check, schedule_ms: int | None) -> tuple[int | None, F
     reason: FlipReason = "run_timeout"
     if check.max_runtime_s is None and schedule_ms is not None and schedule_ms < run_ms:
         at_ms, reason = schedule_ms, "timeout"
+    stuck_ms = check.stuck_at_ms()
+    if stuck_ms is not None and stuck_ms < at_ms:
+        at_ms, reason = stuck_ms, "stuck"
     if check.max_duration_s is not None:
         slow_ms = start + check.max_duration_s * SECOND_MS
         if slow_ms < at_ms:
@@ -241,6 +293,8 @@ class FastPath:
     run: RunGuard | None
     """For finishes: a run open with this ping's rid; that or none; no run open with a rid."""
     rid: str | None
+    count: int | None = None
+    """A finish's reported count: the check's `min_count` must not be above it."""
 
     def admits(self, check: Check) -> bool:
         """The pure twin of the store's ConditionExpression."""
@@ -254,6 +308,10 @@ class FastPath:
             return False
         if self.kind == "success" and check.has_duration_bounds:
             return False  # its duration may breach them: apply_ping decides
+        if self.kind == "success" and check.count_breach(self.count) is not None:
+            return False
+        if self.kind == "success" and check.slow_factor is not None and check.failure_streak:
+            return False  # a slow run is corrected after the fact from a streak of 0
         if self.run == "rid_open":
             return check.last_start_ms is not None and check.last_start_rid == self.rid
         if self.run == "rid_open_or_none":
@@ -276,15 +334,15 @@ def fast_path(ping: Ping) -> FastPath | None:
     not_post = ping.method != "POST"
     if ping.action == "start":
         return FastPath("start", None, not_post, False, None, None)
-    if ping.action == "log":
-        return FastPath("log", None, not_post, False, None, None)
+    if ping.action in ("log", "progress"):
+        return FastPath(ping.action, None, not_post, False, None, None)
     # A finish closes its own run here: with a rid, the run open with it; without one, a run
     # started without one. Ending another's run leaves no duration, so that takes the general path.
     if ping.action == "success":
         run: RunGuard = "rid_open" if ping.rid is not None else "no_rid_open"
-        return FastPath("success", "up", not_post, not ping.explicit, run, ping.rid)
+        return FastPath("success", "up", not_post, not ping.explicit, run, ping.rid, ping.count)
     run = "rid_open_or_none" if ping.rid is not None else "no_rid_open"
-    return FastPath("fail", "down", not_post, False, run, ping.rid)
+    return FastPath("fail", "down", not_post, False, run, ping.rid, ping.count)
 
 
 def pause(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
@@ -298,6 +356,7 @@ def pause(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
         status_reason="paused",
         last_start_ms=None,
         last_start_rid=None,
+        last_progress_ms=None,
     )
     return paused, Flip(old=check.status, new="paused", reason="paused")
 
@@ -315,6 +374,7 @@ def resume(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
         last_ping_ms=None,
         last_start_ms=None,
         last_start_rid=None,
+        last_progress_ms=None,
         failure_streak=0,
         success_streak=0,
         last_alert_ms=None,

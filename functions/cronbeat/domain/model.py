@@ -5,6 +5,7 @@ Timestamps are epoch milliseconds (`*_ms`), periods are whole seconds (`*_s`).
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field, fields
@@ -17,10 +18,11 @@ DerivedStatus = Literal["new", "up", "grace", "down", "paused"]
 
 Kind = Literal["simple", "cron", "oncalendar"]
 
-PingAction = Literal["success", "start", "fail", "log"]
-"""What the URL asked for: `/start`, `/fail`, `/log`; an exit code maps to success or fail."""
+PingAction = Literal["success", "start", "fail", "log", "progress"]
+"""What the URL asked for: `/start`, `/fail`, `/log`, `/progress`; an exit code maps to success
+or fail."""
 
-StoredKind = Literal["success", "start", "fail", "log", "ign"]
+StoredKind = Literal["success", "start", "fail", "log", "progress", "ign"]
 """What the history records; `ign` is a ping the check's filters ignored."""
 
 FlipReason = Literal[
@@ -33,6 +35,9 @@ FlipReason = Literal[
     "resumed",
     "too_fast",
     "too_slow",
+    "slower_than_usual",
+    "assertion",
+    "stuck",
 ]
 
 SECOND_MS = 1000
@@ -44,6 +49,9 @@ DEFAULT_TIMEOUT_S = DAY_S
 DEFAULT_GRACE_S = HOUR_S
 MAX_PERIOD_S = 365 * DAY_S
 MAX_SLUG_LENGTH = 100
+DEFAULT_SLOW_WINDOW = 20
+SLOW_MIN_RUNS = 5
+"""Fewer known durations than this, and a run is not judged slower than usual."""
 
 
 def slug_from_name(name: str) -> str:
@@ -120,6 +128,27 @@ class Check:
     )
     """A run longer than this counts as a failure (`too_slow`), and an open run past it is down
     at once; None: no bound."""
+    slow_factor: float | None = field(default=None, metadata=kept(api="slow_factor"))
+    """A finished run slower than this × the p95 of the last `slow_window` durations counts as
+    a failure (`slower_than_usual`), once at least SLOW_MIN_RUNS are known; None: off."""
+    slow_window: int = field(default=DEFAULT_SLOW_WINDOW, metadata=kept(api="slow_window"))
+    recent_durations_ms: tuple[int, ...] = field(default=(0,), metadata=kept(stored="durs"))
+    """The last successful finishes' durations, oldest first, 0 where a finish closed no run:
+    `slow_window` + 1 of them while `slow_factor` is set (the read-free path appends one and
+    drops the oldest, and judges against the rest), else only the last."""
+    min_count: int | None = field(default=None, metadata=kept(api="min_count"))
+    """A finish reporting a count below this counts as a failure (`assertion`); None: no
+    assertion. A finish that reports no count is not judged."""
+    last_count: int | None = field(default=None, metadata=kept(stored="count", scanned=True))
+    """The count the last finish reported, for the alert and the API."""
+    stuck_after_s: int | None = field(
+        default=None, metadata=kept(stored="stuck_after", scanned=True, api="stuck_after")
+    )
+    """An open run with no ping on it for this long is down (`stuck`); None: no limit."""
+    last_progress_ms: int | None = field(
+        default=None, metadata=kept(stored="progress", scanned=True)
+    )
+    """The last `/log` or `/progress` while a run is open: the stuck deadline runs from here."""
     failure_threshold: int = field(default=1, metadata=kept(scanned=True, api="failure_threshold"))
     recovery_threshold: int = field(default=1, metadata=kept(api="recovery_threshold"))
     realert_every_s: int | None = field(
@@ -173,6 +202,42 @@ class Check:
         return None
 
     @property
+    def window_length(self) -> int:
+        """How many durations the check keeps: its window and the run being judged."""
+        return self.slow_window + 1 if self.slow_factor is not None else 1
+
+    def usual_p95_ms(self, prior: tuple[int, ...]) -> int | None:
+        """The p95 (nearest rank) of the known durations among the last `slow_window` of
+        `prior`; None when fewer than SLOW_MIN_RUNS are known."""
+        known = sorted(d for d in prior[-self.slow_window :] if d > 0)
+        if len(known) < SLOW_MIN_RUNS:
+            return None
+        return known[math.ceil(0.95 * len(known)) - 1]
+
+    def slow_breach(self, prior: tuple[int, ...], duration_ms: int | None) -> FlipReason | None:
+        """`slower_than_usual` when a run took more than `slow_factor` × its usual p95."""
+        if self.slow_factor is None or not duration_ms:
+            return None
+        usual = self.usual_p95_ms(prior)
+        if usual is None or duration_ms <= self.slow_factor * usual:
+            return None
+        return "slower_than_usual"
+
+    def count_breach(self, count: int | None) -> FlipReason | None:
+        """`assertion` when a finish reported a count below `min_count`."""
+        if count is None or self.min_count is None:
+            return None
+        return "assertion" if count < self.min_count else None
+
+    def stuck_at_ms(self) -> int | None:
+        """When the open run is stuck if nothing arrives: its last progress (or its start) plus
+        `stuck_after`; None when no run is open or there is no limit."""
+        if self.last_start_ms is None or self.stuck_after_s is None:
+            return None
+        since = max(self.last_start_ms, self.last_progress_ms or 0)
+        return since + self.stuck_after_s * SECOND_MS
+
+    @property
     def tag_list(self) -> list[str]:
         return self.tags.split()
 
@@ -204,6 +269,11 @@ class Ping:
     """The URL named the outcome (`/fail`, `/0`, `/start`...): keyword filters do not apply."""
     mail: Mail | None = None
     """Set for a ping by email: its subject and text, for the subject and body filters."""
+    count: int | None = None
+    """What the job reported doing (`?count=N`): judged against the check's `min_count`."""
+    attempt: int | None = None
+    attempts: int | None = None
+    """The wrapper's retries: this run finished on `attempt` of at most `attempts`."""
 
     @classmethod
     def success(cls, *, rid: str | None = None, method: str = "GET", body: bytes = b"") -> Ping:
@@ -220,6 +290,10 @@ class Ping:
     @classmethod
     def log(cls, *, rid: str | None = None, method: str = "GET", body: bytes = b"") -> Ping:
         return cls("log", None, rid, method, body, explicit=True)
+
+    @classmethod
+    def progress(cls, *, rid: str | None = None, method: str = "GET", body: bytes = b"") -> Ping:
+        return cls("progress", None, rid, method, body, explicit=True)
 
     @classmethod
     def exit_code(

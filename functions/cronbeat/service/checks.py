@@ -102,7 +102,7 @@ def apply_spec(check: Check, spec: CheckSpec, channels: str | None) -> Check:
             changes[field] = getattr(spec, name)
     if channels is not None:
         changes["channels"] = channels
-    changed = replace(check, **changes)
+    changed = machine.fit_window(replace(check, **changes))
     low, high = changed.min_duration_s, changed.max_duration_s
     if low is not None and high is not None and low >= high:
         raise BadRequest("json validation error: min_duration must be less than max_duration")

@@ -22,11 +22,19 @@ from typing import Literal
 
 from cronbeat import runtime
 from cronbeat.domain.badges import new_badge_key
-from cronbeat.domain.machine import FastPath, apply_ping, classify, fast_path
-from cronbeat.domain.model import Check, Ping, PingOutcome, Sender, StoredKind
+from cronbeat.domain.machine import (
+    FastPath,
+    apply_ping,
+    classify,
+    count_failure,
+    fast_path,
+    slower_than_usual_after,
+)
+from cronbeat.domain.model import Check, Flip, Ping, PingOutcome, Sender, StoredKind
 from cronbeat.store.channels import ChannelStore
 from cronbeat.store.checks import CheckExists, CheckRepository, LostRace, StoredCheck
 from cronbeat.store.codec import slug_key
+from cronbeat.store.expressions import NewItem
 from cronbeat.store.history import History
 from cronbeat.store.project import ProjectStore
 
@@ -131,6 +139,12 @@ class PingService:
                     continue
                 if fast.stored is None:
                     return None
+                if (
+                    fast.applied
+                    and plan.kind == "success"
+                    and slower_than_usual_after(fast.stored.check)
+                ):
+                    return self._correct_slow(fast.stored, ping, at_ms, sender)
                 if fast.applied or _already_written(fast.stored, request_id):
                     return self._record_fast(plan, ping, at_ms, sender, fast.stored.check)
                 seen = fast.stored
@@ -168,6 +182,38 @@ class PingService:
         self._history.put(self._history.ping(after, plan.kind, ping, sender, at_ms, duration))
         return PingOutcome(after, plan.kind, duration, None)
 
+    def _correct_slow(
+        self, applied: StoredCheck, ping: Ping, at_ms: int, sender: Sender
+    ) -> PingOutcome:
+        """The read-free path counted a run slower than usual as a success: count it as the
+        failure it is, with its history item and flip, in one transaction on what it wrote.
+
+        Rare (it takes a slow run), so a second write here keeps every common finish at one
+        update and one put. A write that got in between wins, and the failure is counted on
+        what it left, as if it had come after this finish.
+        """
+        seen = applied
+        duration = applied.check.last_duration_ms
+        # Numbered by the update that counted it, whatever was written since.
+        record = self._history.ping(applied.check, "success", ping, sender, at_ms, duration)
+        for attempt in range(MAX_ATTEMPTS):
+            after, flip = count_failure(seen.check, "slower_than_usual", at_ms)
+            outcome = PingOutcome(after, "success", duration, flip)
+            extra = [record]
+            if flip is not None:
+                extra.append(self._flip_item(seen, after, flip, at_ms, ping))
+            try:
+                self._checks.write(seen.check, after, rev=seen.rev, extra=extra)
+            except LostRace as lost:
+                if lost.stored is None and not lost.conflict:
+                    return outcome  # the check was deleted meanwhile
+                if lost.stored is not None:
+                    seen = lost.stored
+                self._backoff(attempt)
+                continue
+            return outcome
+        raise Contention(applied.check.id)
+
     def _write(
         self, seen: StoredCheck, outcome: PingOutcome, ping: Ping, at_ms: int, sender: Sender
     ) -> None:
@@ -176,16 +222,20 @@ class PingService:
         record = self._history.ping(after, outcome.kind, ping, sender, at_ms, outcome.duration_ms)
         extra = [record]
         if outcome.flip is not None:
-            flip = self._history.flip(
-                after,
-                outcome.flip,
-                at_ms=at_ms,
-                rev=seen.rev + 1,
-                previous_since_ms=seen.check.status_since_ms,
-                output=ping.body,
-            )
-            extra.append(flip)
+            extra.append(self._flip_item(seen, after, outcome.flip, at_ms, ping))
         self._checks.write(seen.check, after, rev=seen.rev, extra=extra)
+
+    def _flip_item(
+        self, seen: StoredCheck, after: Check, flip: Flip, at_ms: int, ping: Ping
+    ) -> NewItem:
+        return self._history.flip(
+            after,
+            flip,
+            at_ms=at_ms,
+            rev=seen.rev + 1,
+            previous_since_ms=seen.check.status_since_ms,
+            output=ping.body,
+        )
 
     def _find(self, address: Address, create: bool, at_ms: int) -> tuple[str, bool] | Outcome:
         """The id of the check the address names, and whether it was created now; or why not."""

@@ -48,6 +48,8 @@ PROJECTION_EXPRESSION = ", ".join(_PROJECTION_NAMES)
 the whole item."""
 
 _PAGE_WAIT_S = 0.1
+_APPEND_INDEX = 99
+"""Past the longest window the API allows, so the read-free path's SET appends."""
 
 
 class CheckExists(Exception):
@@ -150,6 +152,16 @@ def fast_path_request(
     if plan.kind == "success":
         conditions.append(f"attribute_not_exists({x.name('min_duration')})")
         conditions.append(f"attribute_not_exists({x.name('max_duration')})")
+        slow_factor, failure_streak = x.name("slow_factor"), x.name("failure_streak")
+        conditions.append(
+            f"(attribute_not_exists({slow_factor}) OR attribute_not_exists({failure_streak}))"
+        )
+        if plan.count is not None:
+            min_count = x.name("min_count")
+            conditions.append(
+                f"(attribute_not_exists({min_count})"
+                f" OR {min_count} <= {x.value('count', plan.count)})"
+            )
     last_start, last_start_rid = x.name("last_start"), x.name("last_start_rid")
     if plan.run == "rid_open":
         conditions.append(f"attribute_exists({last_start})")
@@ -174,8 +186,12 @@ def fast_path_request(
         )
         sets.append(f"{last_request} = {this_request}")
     removes: list[str] = []
+    progress = x.name("progress")
+    if plan.kind in ("log", "progress"):
+        sets.append(f"{progress} = {now}")
     if plan.kind == "start":
         sets.append(f"{last_start} = {now}")
+        removes.append(progress)
         if ping.rid is not None:
             sets.append(f"{last_start_rid} = {x.value('ping_rid', ping.rid)}")
         else:
@@ -192,11 +208,23 @@ def fast_path_request(
             sets.append(f"{x.name('last_exit')} = {x.value('exit', ping.exit_status)}")
         else:
             removes.append(x.name("last_exit"))
+        if ping.count is not None:
+            sets.append(f"{x.name('count')} = {x.value('ping_count', ping.count)}")
+        else:
+            removes.append(x.name("count"))
+        removes.append(progress)
         # Closes the open run, if any; with none open the duration is 0, which the codec reads
         # as "no duration" (a finish that closed no run leaves none).
         sets.append(f"{x.name('last_duration')} = {now} - if_not_exists({last_start}, {now})")
         removes.extend((last_start, last_start_rid))
     if plan.kind == "success":
+        # The run's duration joins the window in place, and the oldest leaves it: two distinct
+        # list elements, evaluated against the item as it was (DynamoDB's rule), so the list
+        # keeps its length. An index past the end appends.
+        durations = x.name("durs")
+        conditions.append(f"attribute_exists({durations})")
+        sets.append(f"{durations}[{_APPEND_INDEX}] = {now} - if_not_exists({last_start}, {now})")
+        removes.append(f"{durations}[0]")
         # A success leaves an up check with no run open: its next moment is the schedule's.
         lead = f"if_not_exists({x.name(FINISH_LEAD)}, {zero})"
         sets.append(f"{x.name(ALERT_AT)} = {lead} + {now}")

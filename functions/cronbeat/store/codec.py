@@ -21,14 +21,18 @@ REVISION = "rev"
 SLUG_KEY = "slug_key"
 
 _DEFAULTS = Check(id="")
-_ALWAYS = {"id", "status"}
+_ALWAYS = {"id", "status", "recent_durations_ms"}
+"""Written even at their default: the read-free success appends to `durs` in place, which
+needs the list to exist."""
 
 
-def encode_value(value: str | int | bool) -> AttributeValue:
+def encode_value(value: str | int | float | bool | tuple[int, ...]) -> AttributeValue:
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return {"N": str(value)}
+    if isinstance(value, tuple):
+        return {"L": [{"N": str(number)} for number in value]}
     return {"S": value}
 
 
@@ -36,7 +40,10 @@ def decode_value(value: AttributeValue) -> Any:
     if "S" in value:
         return value["S"]
     if "N" in value:
-        return int(value["N"])
+        number: str = value["N"]
+        return int(number) if number.lstrip("-").isdigit() else float(number)
+    if "L" in value:
+        return tuple(decode_value(element) for element in value["L"])
     if "BOOL" in value:
         return value["BOOL"]
     if "NULL" in value:

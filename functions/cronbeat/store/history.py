@@ -49,6 +49,9 @@ def ping_item(
     exit_status: int | None = None,
     rid: str | None = None,
     duration_ms: int | None = None,
+    count: int | None = None,
+    attempt: int | None = None,
+    attempts: int | None = None,
 ) -> Item:
     """One ping in the history. Without a body it stays well under 1 KB (one write unit)."""
     item: Item = {
@@ -73,6 +76,9 @@ def ping_item(
         item["rid"] = {"S": rid}
     if duration_ms is not None:
         item["duration"] = encode_value(duration_ms)
+    for name, value in (("count", count), ("attempt", attempt), ("attempts", attempts)):
+        if value is not None:
+            item[name] = encode_value(value)
     return item
 
 
@@ -128,6 +134,9 @@ class PingRecord:
     exit_status: int | None = None
     duration_ms: int | None = None
     has_body: bool = False
+    count: int | None = None
+    attempt: int | None = None
+    attempts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +168,9 @@ def _ping_record(item: Item) -> PingRecord:
         exit_status=number("exit"),
         duration_ms=number("duration"),
         has_body=bool(item.get("body", {}).get("B")),
+        count=number("count"),
+        attempt=number("attempt"),
+        attempts=number("attempts"),
     )
 
 
@@ -213,6 +225,9 @@ class History:
                 exit_status=ping.exit_status,
                 rid=ping.rid,
                 duration_ms=duration_ms,
+                count=ping.count,
+                attempt=ping.attempt,
+                attempts=ping.attempts,
             )
         )
 
