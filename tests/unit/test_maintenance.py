@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cronbeat.domain.machine import apply_ping, evaluate
+from cronbeat.domain.machine import apply_ping, evaluate, pause
 from cronbeat.domain.maintenance import (
     InvalidMaintenance,
     Window,
@@ -241,3 +241,15 @@ def test_next_mute_change_is_the_mute_end_while_an_alert_is_held_and_now_after()
     assert next_mute_change_ms(muted_up_check(T0 + 2 * HOUR), DOWN_AT) is None
     told = evaluate(make_check(status="up", last_ping_ms=T0), DOWN_AT).check
     assert next_mute_change_ms(mute(told, DOWN_AT, 600), DOWN_AT) is None
+
+
+def test_pausing_a_down_check_while_muted_or_never_told_tells_no_one() -> None:
+    # Given a check that went down while muted, and one that went down and was told
+    held = evaluate(muted_up_check(T0 + 2 * HOUR), DOWN_AT).check
+    told = evaluate(make_check(status="up", last_ping_ms=T0), DOWN_AT).check
+    # When each is paused after the mute's end
+    _, held_flip = pause(held, T0 + 3 * HOUR)
+    _, told_flip = pause(told, T0 + 3 * HOUR)
+    # Then only the pause of the down people heard of is alerted ("paused while down")
+    assert held_flip == Flip(old="down", new="paused", reason="paused", muted=True)
+    assert told_flip == Flip(old="down", new="paused", reason="paused")

@@ -295,7 +295,8 @@ def pause(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
         last_start_ms=None,
         last_start_rid=None,
     )
-    return paused, Flip(old=check.status, new="paused", reason="paused")
+    muted = _held_back(check, "paused", at_ms)
+    return paused, Flip(old=check.status, new="paused", reason="paused", muted=muted)
 
 
 def resume(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
