@@ -86,6 +86,9 @@ def largest_check() -> Check:
         filter_default_fail=True,
         channels=",".join(CHANNEL_IDS),
         created_ms=T0,
+        muted_until_ms=T0,
+        alert_held=True,
+        maintenance=";".join(["0,5,10,15,20,25,30,35,40,45,50,55 0-23 1-31 1-12 1-7=240"] * 10),
     )
 
 

@@ -88,6 +88,7 @@ CRONBEAT_FIELDS = {
     "realert_every",
     "min_duration",
     "max_duration",
+    *("muted", "muted_until", "in_maintenance", "maintenance"),
 }
 
 

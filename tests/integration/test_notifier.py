@@ -326,6 +326,44 @@ def test_flips_that_do_not_involve_down_are_not_alerted(
     assert failures == []
 
 
+def test_muted_flips_are_recorded_but_neither_published_nor_delivered(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
+) -> None:
+    # Given a down and a recovery made while the check was muted, on a check with a webhook
+    channel = webhook(aws, receiver)
+    check = down_check(channels=channel.id)
+    down = outbox_item(aws, check, Flip("up", "down", "timeout", muted=True))
+    up = outbox_item(aws, check, Flip("down", "up", "recovered", muted=True), at_ms=T + 1)
+    # When the notifier receives them
+    failures = notify(notifier, down, up)
+    # Then nothing is queued, published or delivered, and no delivery record is opened
+    assert queue.work() == 0
+    assert published(aws) == []
+    assert receiver.received == []
+    assert failures == []
+    store = DeliveryStore(aws.dynamodb, events_table=aws.events_table, retention_days=400)
+    assert store.get(Target(check.id, down["sk"]["S"], "sns", "sns")) is None
+
+
+def test_the_alert_owed_after_a_mute_goes_to_the_topic_and_the_channels_once(
+    aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
+) -> None:
+    # Given the reminder the sweep writes when the mute of a check that went down at 09:00 ends
+    channel = webhook(aws, receiver)
+    check = down_check(channels=channel.id, status_since_ms=at("2026-03-02 09:00"))
+    item = flip_item(check=check, flip=None, at_ms=T, rev=5, retention_days=400, after_mute=True)
+    aws.dynamodb.put_item(TableName=aws.events_table, Item=item)
+    # When it is alerted, and the stream hands it over a second time
+    assert alert(notifier, queue, item) == []
+    assert alert(notifier, queue, item) == []
+    # Then the topic and the webhook each got it once, saying it went down during maintenance
+    [(texts, _)] = published(aws)
+    said = "went down at 09:00 UTC during maintenance and is still down"
+    assert texts["email"].startswith(f"nightly backup is DOWN: {said}.")
+    [body] = receiver.bodies()
+    assert said in json.dumps(body)
+
+
 def test_500_500_200_delivers_exactly_once_after_growing_backoffs(
     aws: Aws, notifier: ModuleType, queue: DeliveryQueueDriver, receiver: Receiver
 ) -> None:

@@ -146,6 +146,35 @@ def test_overlapping_scanners_remind_each_check_once(moto_server_aws: Aws) -> No
         assert (after.status, after.last_alert_ms, rev) == ("down", int(reminder["at"]["N"]), 4)
 
 
+def test_overlapping_scanners_send_the_alert_held_by_a_mute_once(moto_server_aws: Aws) -> None:
+    # Given 10 checks that went down while muted, the mute over since 11:59
+    aws = moto_server_aws
+    held = {
+        put_check(
+            aws,
+            simple_check(
+                status="down",
+                status_since_ms=T - HOUR,
+                last_ping_ms=T - 5 * HOUR,
+                last_alert_ms=T - HOUR,
+                muted_until_ms=T - MINUTE,
+                alert_held=True,
+            ),
+        ).id
+        for _ in range(10)
+    }
+    # When the sweeps of 12:00 and 12:01 overlap
+    reports = sweep_together(aws, (T, T + MINUTE))
+    # Then each check gets exactly one alert about its down during the mute
+    owed = outbox(aws)
+    assert sorted(r["pk"]["S"] for r in owed) == sorted(held)
+    assert {(r["type"]["S"], r["after_mute"]["BOOL"]) for r in owed} == {("reminder", True)}
+    assert sum(r.conflicts for r in reports) == 10
+    for check_id in held:
+        after, _, _ = stored(aws, check_id)
+        assert not after.alert_held
+
+
 class PingLandsBeforeWrite(Scanner):
     """A scanner where a ping arrives after the scan read the check, before the write."""
 
@@ -164,9 +193,11 @@ class PingLandsBeforeWrite(Scanner):
         self._land(before.id)
         return super().write_flip(before, rev, after, flip, at_ms)
 
-    def write_reminder(self, before: Check, rev: int, after: Check, at_ms: int) -> bool:
+    def write_reminder(
+        self, before: Check, rev: int, after: Check, at_ms: int, *, after_mute: bool = False
+    ) -> bool:
         self._land(before.id)
-        return super().write_reminder(before, rev, after, at_ms)
+        return super().write_reminder(before, rev, after, at_ms, after_mute=after_mute)
 
 
 def test_ping_between_read_and_write_wins_over_the_timeout(moto_server_aws: Aws) -> None:

@@ -137,6 +137,22 @@ def test_reminder_says_since_when_the_check_has_been_down() -> None:
     assert "Down since" in message.email_text(alert)
 
 
+def test_the_alert_after_a_mute_says_when_the_check_went_down_in_its_zone() -> None:
+    # Given a Riga check that went down at 01:10 UTC (03:10 there) while muted
+    check = down_check(tz="Europe/Riga", status_since_ms=T0 + HOUR + 10 * MINUTE)
+    # When the alert owed after the mute is worded, the same day and two days later
+    alert = Alert(check, None, T0 + 4 * HOUR, after_mute=True)
+    later = Alert(check, None, T0 + 48 * HOUR, after_mute=True)
+    # Then it says when it went down, during maintenance, and that it still is
+    assert message.what_happened(alert) == (
+        "went down at 03:10 Europe/Riga during maintenance and is still down"
+    )
+    assert message.what_happened(later) == (
+        "went down at 2026-01-01 03:10 Europe/Riga during maintenance and is still down"
+    )
+    assert message.sms_text(alert).startswith("DOWN nightly-backup: went down at 03:10")
+
+
 def test_recovery_says_how_long_the_check_was_down() -> None:
     # Given a check that went down at T0 and came back 3 h 5 min later
     check = down_check(status="up", last_ping_ms=T0 + 3 * HOUR + 5 * MINUTE)

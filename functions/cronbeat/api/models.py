@@ -27,6 +27,7 @@ from cronbeat import runtime
 from cronbeat.api.timezones import current_name
 from cronbeat.domain.channel import ChannelKind
 from cronbeat.domain.errors import DomainError
+from cronbeat.domain.maintenance import MAX_MUTE_S, MAX_WINDOW_S, MAX_WINDOWS, MIN_WINDOW_S
 from cronbeat.domain.model import MAX_PERIOD_S, MAX_SLUG_LENGTH, SLOW_MIN_RUNS, slug_from_name
 from cronbeat.domain.schedule import validate_schedule, zone
 
@@ -77,6 +78,38 @@ Phone = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")]
 
 ShownStatus = Literal["new", "up", "grace", "down", "paused", "started"]
 """A check's status in a reply; only API v1 says `started` (a run is in progress)."""
+
+
+class MaintenanceWindow(BaseModel):
+    """A recurring maintenance window: alerts are muted from each start for `duration` (cronbeat).
+
+    Shape only here; the domain checks the schedule and the duration (`validate_window`).
+    """
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    schedule: Text100 = Field(
+        description="A 5-field cron expression, in the check's tz: when each window starts."
+    )
+    duration: int = Field(
+        description="Seconds each window lasts: at least 60, at most 7 days, and shorter than "
+        "the time between two starts.",
+        json_schema_extra={"minimum": MIN_WINDOW_S, "maximum": MAX_WINDOW_S},
+    )
+
+
+class MuteSpec(BaseModel):
+    """The body of `POST checks/<uuid>/mute` (cronbeat)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    api_key: str | SkipJsonSchema[None] = Field(
+        default=None, description="Alternative to the X-Api-Key header."
+    )
+    seconds: Annotated[int, Field(ge=1, le=MAX_MUTE_S)] = Field(
+        description="Mute alerts for this many seconds from now (at most 31 days); replaces an "
+        "earlier mute."
+    )
 
 
 class CheckSpec(BaseModel):
@@ -179,6 +212,13 @@ class CheckSpec(BaseModel):
         default=None,
         description="An open run with no ping on it (/log, /progress) for this many seconds is "
         "down (stuck); null: no limit (cronbeat).",
+    )
+    maintenance: (
+        Annotated[list[MaintenanceWindow], Field(max_length=MAX_WINDOWS)] | SkipJsonSchema[None]
+    ) = Field(
+        default=None,
+        description="Recurring windows that mute alerts, at most 10; flips are still recorded, "
+        "and a check still down when a window ends alerts once. [] removes them (cronbeat).",
     )
 
     @model_validator(mode="before")
@@ -445,6 +485,21 @@ class CheckOut(Reply):
     badge_url: str | None = Field(
         default=None, description="The check's public two-state SVG badge (/b/3/… shows late)."
     )
+    muted: bool = Field(
+        default=False,
+        description="Alerts are muted now, by a mute or a maintenance window (cronbeat).",
+    )
+    muted_until: str | None = Field(
+        default=None,
+        description="When the current mute ends, overlapping windows joined; null when not "
+        "muted (cronbeat).",
+    )
+    in_maintenance: bool = Field(
+        default=False, description="One of the check's maintenance windows is open (cronbeat)."
+    )
+    maintenance: list[MaintenanceWindow] = Field(
+        default_factory=list, description="The check's maintenance windows (cronbeat)."
+    )
 
     @model_serializer(mode="wrap")
     def _leave_out_unset(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
@@ -538,6 +593,10 @@ class FlipOut(Reply):
     up: Literal[0, 1]
     status: str = Field(description="The status the check changed to (cronbeat).")
     reason: str = Field(description="Why it changed (cronbeat).")
+    muted: bool = Field(
+        default=False,
+        description="Made while alerts were muted: recorded, and nobody was told (cronbeat).",
+    )
     deliveries: list[DeliveryOut] = Field(
         description="The alert's delivery to each target; empty when it was not alerted."
     )

@@ -32,6 +32,7 @@ from cronbeat.api.models import (
     CheckSpec,
     FlipList,
     KeyOut,
+    MuteSpec,
     PingList,
     ScheduleOut,
     TestAlertOut,
@@ -190,6 +191,25 @@ def pause_check(check: str) -> CheckOut:
 )
 def resume_check(check: str) -> CheckOut:
     return check_out(_checks().resume(check), request_view(router))
+
+
+@route(
+    "POST",
+    f"{V3}/checks/<check>/mute",
+    summary="Mute the check's alerts for `seconds` from now: flips are still recorded, and a check "
+    "still down when the mute ends alerts once (cronbeat).",
+)
+def mute_check(check: str, spec: Annotated[MuteSpec, Body()]) -> CheckOut:
+    return check_out(_checks().mute(check, spec.seconds), request_view(router))
+
+
+@route(
+    "POST",
+    f"{V3}/checks/<check>/unmute",
+    summary="End the check's mute; its maintenance windows still apply (cronbeat).",
+)
+def unmute_check(check: str) -> CheckOut:
+    return check_out(_checks().unmute(check), request_view(router))
 
 
 @route(

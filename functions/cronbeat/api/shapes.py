@@ -16,6 +16,7 @@ from cronbeat.api.models import (
     DeliveryOut,
     FlipOut,
     LastDelivery,
+    MaintenanceWindow,
     PingOut,
     ShownStatus,
 )
@@ -24,6 +25,7 @@ from cronbeat.channels.sns import SubscriptionState
 from cronbeat.domain.channel import INTERNAL_FIELDS, SECRET_FIELDS, Channel
 from cronbeat.domain.ids import unique_key
 from cronbeat.domain.machine import evaluate
+from cronbeat.domain.maintenance import in_window, mute_end_ms, windows
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Evaluation
 from cronbeat.store.deliveries import DeliveryRecord
 from cronbeat.store.history import FlipRecord, PingRecord
@@ -116,6 +118,7 @@ def check_out(check: Check, view: View) -> CheckOut:
         shown.last_start = iso_seconds(check.last_start_ms)
     if check.badge_key:
         shown.badge_url = f"{view.base_url}/b/2/{check.badge_key}.svg"
+    _show_mute(shown, check, view.now_ms)
     if view.read_only:
         shown.unique_key = unique_key(check.id)
     else:
@@ -127,6 +130,18 @@ def check_out(check: Check, view: View) -> CheckOut:
         shown.resume_url = f"{update_url}/resume"
         shown.channels = ",".join(sorted(check.channel_ids))
     return shown
+
+
+def _show_mute(shown: CheckOut, check: Check, now_ms: int) -> None:
+    """Whether alerts are muted now and until when, and the windows that mute them."""
+    shown.maintenance = [
+        MaintenanceWindow(schedule=w.schedule, duration=w.duration_s)
+        for w in windows(check.maintenance)
+    ]
+    end_ms = mute_end_ms(check, now_ms)
+    shown.muted = end_ms is not None
+    shown.muted_until = iso_seconds(end_ms)
+    shown.in_maintenance = bool(shown.maintenance) and in_window(check, now_ms)
 
 
 def ping_out(check: Check, ping: PingRecord, view: View) -> PingOut:
@@ -200,6 +215,7 @@ def flip_out(flip: FlipRecord, deliveries: list[DeliveryRecord]) -> FlipOut:
         up=1 if flip.new == "up" else 0,
         status=flip.new,
         reason=flip.reason,
+        muted=flip.muted,
         deliveries=[delivery_out(record) for record in deliveries],
     )
 

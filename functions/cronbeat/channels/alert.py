@@ -24,6 +24,8 @@ class Alert:
     """Tail of the most recent ping body; messages show at most its last 1,000 bytes."""
     dashboard_url: str = ""
     """Link to this check's page in the dashboard (`<base>/#check/<id>`); empty when unknown."""
+    after_mute: bool = False
+    """A reminder that is the one alert owed for a down that began while the check was muted."""
 
     @property
     def down_since_ms(self) -> int | None:

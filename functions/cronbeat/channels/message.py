@@ -96,7 +96,7 @@ def what_happened(alert: Alert) -> str:
     """One line, without the check's name: "no ping for 1 h 12 min, expected every 1 h, ..."."""
     check, flip = alert.check, alert.flip
     if flip is None:
-        return _still_down(alert)
+        return _down_during_maintenance(alert) if alert.after_mute else _still_down(alert)
     if flip.reason == TEST_REASON:
         return "a test alert: this channel works, and nothing is wrong"
     if flip.new == "down":
@@ -135,12 +135,17 @@ def _no_ping(alert: Alert) -> str:
         return f"{silence}, expected every {format_duration_s(check.timeout_s)}, grace {grace}"
     try:
         due_ms = next_fire_ms(check.schedule, check.tz, check.last_ping_ms)
-        local = datetime.fromtimestamp(due_ms / SECOND_MS, tz=zone(check.tz))
-        at_local = datetime.fromtimestamp(alert.at_ms / SECOND_MS, tz=zone(check.tz))
+        clock = _clock(due_ms, alert.at_ms, check.tz)
     except DomainError:
         return f"{silence}, expected by {_named_schedule(check)} ({check.tz}), grace {grace}"
-    clock = f"{local:%H:%M}" if local.date() == at_local.date() else f"{local:%Y-%m-%d %H:%M}"
     return f"{silence}, expected at {clock} {check.tz} ({_named_schedule(check)}), grace {grace}"
+
+
+def _clock(moment_ms: int, alert_ms: int, tz: str) -> str:
+    """`HH:MM` in zone `tz`, with the date when it is not the alert's day there."""
+    local = datetime.fromtimestamp(moment_ms / SECOND_MS, tz=zone(tz))
+    at_local = datetime.fromtimestamp(alert_ms / SECOND_MS, tz=zone(tz))
+    return f"{local:%H:%M}" if local.date() == at_local.date() else f"{local:%Y-%m-%d %H:%M}"
 
 
 def _never_finished(alert: Alert) -> str:
@@ -220,6 +225,19 @@ def _still_down(alert: Alert) -> str:
         return "still down"
     moment = datetime.fromtimestamp(since / SECOND_MS, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"still down since {moment} ({_ago(since, alert.at_ms)})"
+
+
+def _down_during_maintenance(alert: Alert) -> str:
+    """The one alert after a mute: "went down at 02:14 UTC during maintenance and is still down"."""
+    since = alert.down_since_ms
+    if since is None:
+        return "went down during maintenance and is still down"
+    tz = alert.check.tz
+    try:
+        clock = _clock(since, alert.at_ms, tz)
+    except DomainError:
+        tz, clock = "UTC", _clock(since, alert.at_ms, "UTC")
+    return f"went down at {clock} {tz} during maintenance and is still down"
 
 
 def _back_up(alert: Alert) -> str:

@@ -66,6 +66,13 @@ class ManagementApi:
     def resume_check(self, key: str) -> JsonObject:
         return self._object(self._send("POST", f"checks/{_segment(key)}/resume", {}))
 
+    def mute_check(self, key: str, seconds: int) -> JsonObject:
+        body = {"seconds": seconds}
+        return self._object(self._send("POST", f"checks/{_segment(key)}/mute", body))
+
+    def unmute_check(self, key: str) -> JsonObject:
+        return self._object(self._send("POST", f"checks/{_segment(key)}/unmute", {}))
+
     def delete_check(self, key: str) -> JsonObject:
         return self._object(self._send("DELETE", f"checks/{_segment(key)}", None))
 

@@ -98,6 +98,11 @@ def check_summary(check: JsonObject) -> list[tuple[str, str]]:
     for name in ("max_runtime", "min_duration", "max_duration", "realert_every"):
         if check.get(name) is not None:
             rows.append((name.replace("_", " "), duration_text(check[name])))
+    for window in check.get("maintenance") or []:
+        length = duration_text(window.get("duration"))
+        rows.append(("maintenance", f"{window.get('schedule')} for {length}"))
+    if check.get("muted"):
+        rows.append(("muted until", str(check.get("muted_until") or NONE)))
     for name in ("tags", "desc", "channels", "last_ping", "next_ping", "ping_url"):
         if check.get(name):
             rows.append((name.replace("_", " "), str(check[name])))
@@ -126,7 +131,7 @@ def change_check(
     api: ManagementApi, reference: str, action: str, out: TextIO, *, as_json: bool,
     fields: JsonObject | None = None,
 ) -> None:  # fmt: skip
-    """Edit, pause, resume or delete the check `reference` names."""
+    """Edit, pause, resume, mute (`fields` has its seconds), unmute or delete the check."""
     key = check_key(api.find_check(reference))
     if action == "edit":
         if not fields:
@@ -136,13 +141,21 @@ def change_check(
         changed = api.pause_check(key)
     elif action == "resume":
         changed = api.resume_check(key)
+    elif action == "mute":
+        changed = api.mute_check(key, int((fields or {})["seconds"]))
+    elif action == "unmute":
+        changed = api.unmute_check(key)
     else:
         changed = api.delete_check(key)
     if as_json:
         dump(changed, out)
         return
-    done = {"edit": "updated", "pause": "paused", "resume": "resumed", "rm": "deleted"}[action]
-    out.write(f"{done} {changed.get('name') or key}\n")
+    done = {
+        "edit": "updated", "pause": "paused", "resume": "resumed", "rm": "deleted",
+        "mute": "muted", "unmute": "unmuted",
+    }[action]  # fmt: skip
+    until = f" until {changed['muted_until']}" if action == "mute" else ""
+    out.write(f"{done} {changed.get('name') or key}{until}\n")
 
 
 # --- channels -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from cronbeat.cli.options import (
     base_url,
     count,
     duration,
+    maintenance_window,
     secret,
 )
 
@@ -68,8 +69,19 @@ def check_flags(parser: argparse.ArgumentParser, *, creating: bool) -> None:
     group.add_argument(
         "--realert", type=duration, metavar="DURATION", help="remind this often while down"
     )
+    group.add_argument(
+        "--maintenance",
+        action="append",
+        type=maintenance_window,
+        metavar="CRON/DURATION",
+        help="a maintenance window that mutes alerts ('0 2 * * 0/1h'); repeat for more",
+    )
     if creating:
         group.add_argument("--uuid", help="create it with this UUID (to keep old ping URLs)")
+    else:
+        group.add_argument(
+            "--no-maintenance", action="store_true", help="remove every maintenance window"
+        )
 
 
 CHECK_FLAG_FIELDS = {
@@ -90,6 +102,7 @@ CHECK_FLAG_FIELDS = {
     "min_count": "min_count",
     "stuck_after": "stuck_after",
     "realert": "realert_every",
+    "maintenance": "maintenance",
     "uuid": "uuid",
 }
 """Each check flag and the API field it sets."""
@@ -102,6 +115,10 @@ def _check_fields(options: argparse.Namespace) -> dict[str, object]:
         if value is not None:
             whole = isinstance(value, float) and flag != "slow_factor"
             fields[api_field] = round(value) if whole else value
+    if getattr(options, "no_maintenance", False):
+        if "maintenance" in fields:
+            raise UsageError("--no-maintenance and --maintenance do not go together")
+        fields["maintenance"] = []
     if "tz" in fields and "schedule" not in fields and getattr(options, "period", None):
         raise UsageError("--tz goes with --schedule, not --period")
     return fields
@@ -109,7 +126,9 @@ def _check_fields(options: argparse.Namespace) -> dict[str, object]:
 
 def add_commands(commands: Any, api: argparse.ArgumentParser) -> None:
     """Add the management commands to `cronbeat`'s subcommands; `api` has the shared flags."""
-    checks = commands.add_parser("checks", help="list, add, show, edit, pause, resume, rm checks")
+    checks = commands.add_parser(
+        "checks", help="list, add, show, edit, pause, resume, mute, unmute, rm checks"
+    )
     each = checks.add_subparsers(title="checks commands", metavar="ACTION", required=True)
     each.add_parser("ls", parents=[api], help="every check").set_defaults(command=_checks_ls)
     add = each.add_parser("add", parents=[api], help="add a check; prints its ping URL")
@@ -127,6 +146,13 @@ def add_commands(commands: Any, api: argparse.ArgumentParser) -> None:
         one = each.add_parser(action, parents=[api], help=words)
         one.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
         one.set_defaults(command=_checks_change, action=action)
+    mute = each.add_parser("mute", parents=[api], help="mute a check's alerts for a while")
+    mute.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
+    mute.add_argument("mute_s", type=duration, metavar="DURATION", help="for how long (2h)")
+    mute.set_defaults(command=_checks_change, action="mute")
+    unmute = each.add_parser("unmute", parents=[api], help="end a check's mute")
+    unmute.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
+    unmute.set_defaults(command=_checks_change, action="unmute")
     rm = each.add_parser("rm", parents=[api], help="delete a check")
     rm.add_argument("check", metavar="CHECK", help="uuid, slug or exact name")
     rm.add_argument("--yes", action="store_true", help="do not ask first")
@@ -245,6 +271,8 @@ def _confirm(question: str, options: argparse.Namespace, command: str) -> None:
 def _checks_change(options: argparse.Namespace) -> int:
     api = api_client(options)
     fields = _check_fields(options) if options.action == "edit" else None
+    if options.action == "mute":
+        fields = {"seconds": round(options.mute_s)}
     if options.action == "rm":
         check = api.find_check(options.check)
         _confirm(f"delete the check {check.get('name') or options.check!r}?", options, "checks rm")

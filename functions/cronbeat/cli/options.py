@@ -71,6 +71,14 @@ def duration(text: str) -> float:
     return seconds
 
 
+def maintenance_window(text: str) -> dict[str, object]:
+    """`CRON/DURATION`, as `0 2 * * 0/1h`: split at the last slash, since cron steps use them."""
+    schedule, slash, length = text.rpartition("/")
+    if not slash or not schedule.strip():
+        raise argparse.ArgumentTypeError(f"not CRON/DURATION: {text!r} (try '0 2 * * 0/1h')")
+    return {"schedule": schedule.strip(), "duration": round(duration(length))}
+
+
 def count(text: str) -> int:
     try:
         value = int(text)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
+from cronbeat.domain.maintenance import is_muted, mute_end_ms
 from cronbeat.domain.model import (
     HOUR_S,
     SECOND_MS,
@@ -78,11 +79,28 @@ def _close_run(check: Check, ping: Ping, kind: StoredKind, at_ms: int) -> tuple[
 def _flip(check: Check, new: Status, reason: FlipReason, at_ms: int) -> tuple[Check, Flip | None]:
     if new == check.status:
         return check, None
-    flip = Flip(old=check.status, new=new, reason=reason)
-    changed = replace(check, status=new, status_since_ms=at_ms, status_reason=reason)
+    muted = _held_back(check, new, at_ms)
+    flip = Flip(old=check.status, new=new, reason=reason, muted=muted)
+    changed = replace(
+        check,
+        status=new,
+        status_since_ms=at_ms,
+        status_reason=reason,
+        alert_held=new == "down" and muted,
+    )
     if new == "down":
         changed = replace(changed, success_streak=0, last_alert_ms=at_ms)
     return changed, flip
+
+
+def _held_back(check: Check, new: Status, at_ms: int) -> bool:
+    """A flip to or from down that nobody is told of: made while muted, or the end of a down
+    whose alert is still held (telling of a recovery from a down never told would puzzle)."""
+    if "down" not in (check.status, new):
+        return False
+    if check.status == "down" and check.alert_held:
+        return True
+    return is_muted(check, at_ms)
 
 
 def _revived(check: Check) -> tuple[Status, FlipReason]:
@@ -215,9 +233,14 @@ def attention_at_ms(check: Check) -> int | None:
     passed and parses nothing else. `evaluate` at an earlier moment writes nothing.
     """
     if check.status == "down":
+        if check.alert_held:
+            # Owed when the muted stretch it went down in ends (mute and windows joined).
+            went_down_ms = check.status_since_ms or check.last_alert_ms or 0
+            return mute_end_ms(check, went_down_ms) or went_down_ms
         if check.realert_every_s is None or check.last_alert_ms is None:
             return None
-        return check.last_alert_ms + check.realert_every_s * SECOND_MS
+        reminder_ms = check.last_alert_ms + check.realert_every_s * SECOND_MS
+        return mute_end_ms(check, reminder_ms) or reminder_ms
     return _deadlines(check)[1]
 
 
@@ -264,10 +287,21 @@ def _down_deadline(check: Check, schedule_ms: int | None) -> tuple[int | None, F
 
 
 def _evaluate_down(check: Check, at_ms: int, started: bool) -> Evaluation:
-    """A down check stays down until a ping revives it; it may owe a reminder."""
+    """A down check stays down until a ping revives it; it may owe a reminder.
+
+    A down that began while muted owes one alert once the mute is over; reminders wait for the
+    end of a mute too.
+    """
+    if check.alert_held:
+        if is_muted(check, at_ms):
+            return Evaluation("down", started, check)
+        owed = replace(check, alert_held=False, last_alert_ms=at_ms)
+        return Evaluation("down", started, owed, reminder=True, after_mute=True)
     if check.realert_every_s is None or check.last_alert_ms is None:
         return Evaluation("down", started, check)
     if at_ms < check.last_alert_ms + check.realert_every_s * SECOND_MS:
+        return Evaluation("down", started, check)
+    if is_muted(check, at_ms):
         return Evaluation("down", started, check)
     return Evaluation("down", started, replace(check, last_alert_ms=at_ms), reminder=True)
 
@@ -358,7 +392,8 @@ def pause(check: Check, at_ms: int) -> tuple[Check, Flip | None]:
         last_start_rid=None,
         last_progress_ms=None,
     )
-    return paused, Flip(old=check.status, new="paused", reason="paused")
+    muted = _held_back(check, "paused", at_ms)
+    return paused, Flip(old=check.status, new="paused", reason="paused", muted=muted)
 
 
 def resume(check: Check, at_ms: int) -> tuple[Check, Flip | None]:

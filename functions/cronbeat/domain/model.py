@@ -174,6 +174,16 @@ class Check:
     created_ms: int | None = field(default=None, metadata=kept(stored="created"))
     badge_key: str = ""
     """The random key of the check's public badge URL; it reveals nothing of the check's id."""
+    muted_until_ms: int | None = field(
+        default=None, metadata=kept(stored="muted_until", scanned=True)
+    )
+    """Alerts are muted until this moment (`POST .../mute`); flips are still recorded."""
+    maintenance: str = field(default="", metadata=kept(scanned=True))
+    """Recurring windows that mute alerts, in the check's zone: `cron=seconds` pairs joined by
+    `;` (`domain/maintenance.py`), so the item stays small and the attribute absent when empty."""
+    alert_held: bool = field(default=False, metadata=kept(stored="held", scanned=True))
+    """The check went down while muted and nobody was told: one alert is owed when the mute ends,
+    and a recovery before that tells no one either."""
     last_request: str = field(default="", metadata=kept(stored="last_req"))
     """The request id of the last ping written: a write the SDK retries after it committed
     finds its own id here and is not applied twice."""
@@ -327,6 +337,8 @@ class Flip:
     old: Status
     new: Status
     reason: FlipReason
+    muted: bool = False
+    """Made while alerts were muted (a mute or a maintenance window): recorded, never sent."""
 
     @property
     def alerts(self) -> bool:
@@ -359,3 +371,5 @@ class Evaluation:
     """When the next ping is expected (None for new and paused checks)."""
     down_at_ms: int | None = None
     """When the check goes down if nothing arrives: detection lag is measured from here."""
+    after_mute: bool = False
+    """The reminder is the one alert owed for a down that began while muted."""

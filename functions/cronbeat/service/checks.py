@@ -14,10 +14,11 @@ from dataclasses import replace
 from typing import Any
 
 from cronbeat.api.errors import NOT_PAUSED, ApiError, BadRequest, MethodNotAllowed, NotFound
-from cronbeat.api.models import CheckSpec
-from cronbeat.domain import machine
+from cronbeat.api.models import CheckSpec, MaintenanceWindow
+from cronbeat.domain import machine, maintenance
 from cronbeat.domain.badges import new_badge_key
 from cronbeat.domain.channel import Channel
+from cronbeat.domain.errors import DomainError
 from cronbeat.domain.ids import unique_key
 from cronbeat.domain.model import API_FIELDS, SECOND_MS, Check, Flip
 from cronbeat.domain.schedule import schedule_kind
@@ -102,11 +103,25 @@ def apply_spec(check: Check, spec: CheckSpec, channels: str | None) -> Check:
             changes[field] = getattr(spec, name)
     if channels is not None:
         changes["channels"] = channels
+    if spec.given("maintenance"):
+        assert spec.maintenance is not None
+        changes["maintenance"] = maintenance_windows(spec.maintenance)
     changed = machine.fit_window(replace(check, **changes))
     low, high = changed.min_duration_s, changed.max_duration_s
     if low is not None and high is not None and low >= high:
         raise BadRequest("json validation error: min_duration must be less than max_duration")
     return changed
+
+
+def maintenance_windows(given: list[MaintenanceWindow]) -> str:
+    """The windows a request gave, checked by the domain, in the compact form the check keeps."""
+    checked: list[maintenance.Window] = []
+    for position, window in enumerate(given):
+        try:
+            checked.append(maintenance.validate_window(window.schedule, window.duration))
+        except DomainError as exc:
+            raise BadRequest(f"json validation error: maintenance[{position}] {exc}") from None
+    return maintenance.encode_windows(checked)
 
 
 class CheckService:
@@ -322,6 +337,18 @@ class CheckService:
             return resumed, flip
 
         return self._transition(self.get(reference, by_unique_key=False).id, decide)
+
+    def mute(self, reference: str, seconds: int) -> Check:
+        """Mute the check's alerts for `seconds` from now; flips are still recorded."""
+        check_id = self.get(reference, by_unique_key=False).id
+        try:
+            return self._change(check_id, lambda c: maintenance.mute(c, self._now_ms, seconds))
+        except DomainError as exc:
+            raise BadRequest(f"json validation error: {exc}") from None
+
+    def unmute(self, reference: str) -> Check:
+        """End the check's mute (its maintenance windows still apply); idempotent."""
+        return self._change(self.get(reference, by_unique_key=False).id, maintenance.unmute)
 
     def reassign_channel(self, channel_id: str, *, attach: bool) -> None:
         """Add the channel to every check (attach) or take it off every check that has it."""

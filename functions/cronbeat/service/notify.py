@@ -64,7 +64,8 @@ def dashboard_url(base_url: str, check_id: str) -> str:
 
 def alert_from_image(image: Item, *, base_url: str) -> OutboxEntry | None:
     """The alert an outbox item's image (DynamoDB JSON, binary in base64) carries; None when the
-    item is no alert (another type, or a flip that does not involve `down`)."""
+    item is no alert (another type, a flip that does not involve `down`, or one made while the
+    check was muted: it is recorded, and nobody is told)."""
     kind = image.get("type", {}).get("S")
     if kind not in ALERTING_ITEM_TYPES and kind != TEST_TYPE:
         return None
@@ -77,9 +78,11 @@ def alert_from_image(image: Item, *, base_url: str) -> OutboxEntry | None:
             flip = Flip(old=image["old"]["S"], new=image["new"]["S"], reason=image["reason"]["S"])
         previous_since = image.get("previous_since", {}).get("N")
         output = base64.b64decode(image.get("output", {}).get("B", ""), validate=True)
+        muted = bool(image.get("muted", {}).get("BOOL", False))
+        after_mute = bool(image.get("after_mute", {}).get("BOOL", False))
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedAlert(f"{type(exc).__name__}: {exc}") from exc
-    if flip is not None and not flip.alerts:
+    if flip is not None and (muted or not flip.alerts):
         return None
     alert = Alert(
         check=check,
@@ -88,6 +91,7 @@ def alert_from_image(image: Item, *, base_url: str) -> OutboxEntry | None:
         previous_since_ms=int(previous_since) if previous_since is not None else None,
         last_output=output,
         dashboard_url=dashboard_url(base_url, check.id) if kind != TEST_TYPE else "",
+        after_mute=after_mute,
     )
     pk = image.get("pk", {}).get("S", check.id)
     return OutboxEntry(check_id=pk, flip_sk=sort_key, alert=alert, image=image)

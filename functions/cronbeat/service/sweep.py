@@ -22,7 +22,9 @@ class SweepWriter(Protocol):
 
     def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at_ms: int) -> bool: ...
 
-    def write_reminder(self, before: Check, rev: int, after: Check, at_ms: int) -> bool: ...
+    def write_reminder(
+        self, before: Check, rev: int, after: Check, at_ms: int, *, after_mute: bool = False
+    ) -> bool: ...
 
     def correct_alert_at(self, check: Check, rev: int) -> bool: ...
 
@@ -42,8 +44,10 @@ class SweepWrites:
         )
         return self._write(before, rev, after, outbox)
 
-    def write_reminder(self, before: Check, rev: int, after: Check, at_ms: int) -> bool:
-        outbox = self._history.flip(after, None, at_ms=at_ms, rev=rev + 1)
+    def write_reminder(
+        self, before: Check, rev: int, after: Check, at_ms: int, *, after_mute: bool = False
+    ) -> bool:
+        outbox = self._history.flip(after, None, at_ms=at_ms, rev=rev + 1, after_mute=after_mute)
         return self._write(before, rev, after, outbox)
 
     def correct_alert_at(self, check: Check, rev: int) -> bool:
@@ -130,7 +134,9 @@ def sweep(
             if evaluation.flip is not None:
                 written = writer.write_flip(check, rev, evaluation.check, evaluation.flip, at_ms)
             else:
-                written = writer.write_reminder(check, rev, evaluation.check, at_ms)
+                written = writer.write_reminder(
+                    check, rev, evaluation.check, at_ms, after_mute=evaluation.after_mute
+                )
         except Exception as exc:  # e.g. throttled: the other checks still get their flips
             report.unwritten += 1
             on_failure(check.id, "write", exc)

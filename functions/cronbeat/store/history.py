@@ -91,12 +91,15 @@ def flip_item(
     retention_days: int,
     previous_since_ms: int | None = None,
     output: bytes = b"",
+    after_mute: bool = False,
 ) -> Item:
     """A flip (or, with `flip=None`, a reminder), carrying a snapshot of the check it is about.
 
     `previous_since_ms` is when the old status began, so a recovery can say how long it was down.
     `output` is the tail of the body of the ping that caused the flip: its alert shows that
     output and no older one (a timeout after a failed run has none).
+    A muted flip is marked `muted` (the notifier sends nothing for it); `after_mute` marks the
+    reminder owed for a down that began while muted.
     The snapshot lets the notifier word the alert and find the channels without reading the
     checks table, and it records what the check looked like when its status changed.
     """
@@ -112,6 +115,10 @@ def flip_item(
         item["old"] = {"S": flip.old}
         item["new"] = {"S": flip.new}
         item["reason"] = {"S": flip.reason}
+        if flip.muted:
+            item["muted"] = {"BOOL": True}
+    if after_mute:
+        item["after_mute"] = {"BOOL": True}
     if previous_since_ms is not None:
         item["previous_since"] = encode_value(previous_since_ms)
     if output:
@@ -147,6 +154,8 @@ class FlipRecord:
     reason: str
     sk: str = ""
     """The flip's sort key, which its delivery records are keyed by."""
+    muted: bool = False
+    """Made while alerts were muted: recorded, not alerted."""
 
 
 def _ping_record(item: Item) -> PingRecord:
@@ -181,6 +190,7 @@ def _flip_record(item: Item) -> FlipRecord:
         new=item.get("new", {"S": ""})["S"],
         reason=item.get("reason", {"S": ""})["S"],
         sk=item["sk"]["S"],
+        muted=bool(item.get("muted", {}).get("BOOL", False)),
     )
 
 
@@ -241,6 +251,7 @@ class History:
         previous_since_ms: int | None = None,
         manual: bool = False,
         output: bytes = b"",
+        after_mute: bool = False,
     ) -> NewItem:
         """The flip (or reminder, with `flip=None`) item of `check` written at revision `rev`.
 
@@ -254,6 +265,7 @@ class History:
             retention_days=self._flip_days,
             previous_since_ms=previous_since_ms,
             output=output,
+            after_mute=after_mute,
         )
         if manual:
             item["type"] = {"S": MANUAL_FLIP}
