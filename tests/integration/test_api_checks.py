@@ -89,6 +89,7 @@ CRONBEAT_FIELDS = {
     "min_duration",
     "max_duration",
     *("muted", "muted_until", "in_maintenance", "maintenance"),
+    *("slow_factor", "slow_window", "min_count", "stuck_after", "last_count", "usual_duration_ms"),
 }
 
 

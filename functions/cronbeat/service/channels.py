@@ -103,6 +103,14 @@ def _config(
         value = getattr(given, name)
         if name in fields and given.given(name) and not low <= value <= high:
             raise BadRequest(f"json validation error: {name} must be {low} to {high} for {kind}")
+    endpoint = ENDPOINT_SETTINGS.get(kind)
+    # SNS answers an address with control characters in XML no parser can read: refuse it here.
+    if (
+        endpoint is not None
+        and given.given(endpoint)
+        and not str(getattr(given, endpoint)).isprintable()
+    ):
+        raise BadRequest(f"json validation error: {endpoint} has control characters")
     new = dict(config)
     new.update({name: str(getattr(given, name)) for name in fields if given.given(name)})
     generated = None
