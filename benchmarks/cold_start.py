@@ -49,7 +49,9 @@ MODULES = {
     "notifier": "cronbeat.handlers.notifier",
     "deliverer": "cronbeat.handlers.deliverer",
 }
-IMPORT_TIMER = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+IMPORT_TIMER = (
+    "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+)
 
 
 def _child(code: str, **env: str) -> float:
@@ -86,7 +88,10 @@ def measure(endpoint: str) -> dict[str, Any]:
     handler_ms, bare_ms = median(samples["handler"]) * 1000, median(samples["bare"]) * 1000
     imports = {name: round(median(samples[name]) * 1000, 1) for name in MODULES}
     return {
-        "cold_start_ms": {"ping_first_reply": round(handler_ms, 1), "boto3_first_call": round(bare_ms, 1)},
+        "cold_start_ms": {
+            "ping_first_reply": round(handler_ms, 1),
+            "boto3_first_call": round(bare_ms, 1),
+        },
         "cold_start_ratio": round(handler_ms / bare_ms, 3),
         **{f"{name}_import_ms": ms for name, ms in imports.items()},
     }

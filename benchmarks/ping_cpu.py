@@ -13,8 +13,8 @@ from typing import Any
 
 from tests.integration.api_requests import LambdaContext, api_event
 
-from benchmarks.harness import REPETITIONS, median, report
 from benchmarks import stub_dynamodb as stub
+from benchmarks.harness import REPETITIONS, median, report
 from benchmarks.stub_dynamodb import CHECK_ID
 
 PINGS_PER_REPETITION = 300

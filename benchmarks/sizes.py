@@ -18,6 +18,8 @@ CHECKS_PER_SWEEP = 100_000
 SEGMENTS = 4
 PING_KEY = "k" * 22
 T0 = 1_795_435_200_000
+OUTPUT_TAIL = b"2026-11-22 03:00:01 backup: copied 1843 files\n" * 217
+"""The README's finish ping: `tail -c 10000` of a job's log as the body (9,982 bytes here)."""
 CHANNEL_IDS = [f"{i:08x}-8a0e-4a43-9d7e-6b2d3f7c9e10" for i in range(8)]
 
 
@@ -130,6 +132,18 @@ def measure() -> dict[str, Any]:
         body=b"",
         retention_days=30,
     )
+    output_ping = ping_item(
+        check_id=typical_check(rng, 0).id,
+        n=123_457,
+        at_ms=T0,
+        kind="success",
+        method="POST",
+        scheme="https",
+        remote_addr="203.0.113.7",
+        ua="curl/8.5.0",
+        body=OUTPUT_TAIL,
+        retention_days=30,
+    )
     return {
         "check_item_bytes": {
             "typical_median": sizes[len(sizes) // 2],
@@ -137,6 +151,7 @@ def measure() -> dict[str, Any]:
             "largest_allowed": item_bytes(to_item(largest_check(), rev=10**12, ping_key=PING_KEY)),
         },
         "ping_item_bytes": item_bytes(bodyless_ping),
+        "ping_item_bytes_with_output": item_bytes(output_ping),
         "scan_rru_per_sweep": {
             "checks": CHECKS_PER_SWEEP,
             "read_units": round(units, 1),

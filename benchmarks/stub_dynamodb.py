@@ -28,8 +28,8 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 from benchmarks.sizes import PING_KEY, T0, typical_check
@@ -144,7 +144,9 @@ def scan_page(rows: list[Row], request: dict[str, Any]) -> str:
                 kept = {k: row.item[k] for k in projection if k in row.item}
                 returned.append(json.dumps(kept))
         index += total
-    body = f'{{"Count": {len(returned)}, "ScannedCount": {scanned}, "Items": [{", ".join(returned)}]'
+    body = (
+        f'{{"Count": {len(returned)}, "ScannedCount": {scanned}, "Items": [{", ".join(returned)}]'
+    )
     if index < len(rows) and last is not None:
         body += f', "LastEvaluatedKey": {json.dumps({"id": rows[last].item["id"]})}'
     return body + "}"
