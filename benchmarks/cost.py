@@ -61,6 +61,12 @@ DYNAMODB_ROUND_TRIP_MS = 8
 """Assumed in-region DynamoDB latency per call: a ping waits for two of them."""
 LAMBDA_PLATFORM_LOG_BYTES = 330
 """Lambda's own START, END and REPORT lines per invocation (about 70 + 50 + 210 bytes)."""
+ACCESS_LOG_LINE = (
+    '{"requestId":"CZbq5gKqIAMEVDw=","time":"1795435200123","method":"GET",'
+    '"route":"ANY /ping/{proxy+}","status":"200","ip":"203.0.113.7","latencyMs":"31",'
+    '"error":"-"}'
+)
+"""The HTTP API's access log line for a ping (`infra/api.py`'s format, filled in as for a ping)."""
 ALARMS = 5
 CUSTOM_METRIC_STREAMS = 3
 """Streams that publish in a month where anything fails or flips: FailurePings, Flips and
@@ -112,7 +118,7 @@ def _lambda_call(cpu_ms: float, waits_ms: float = 0.0) -> float:
 def per_ping(m: Measured, history_item_bytes: int | None = None) -> float:
     """HTTP API request, the Lambda call, the check's update and the history item, its logs."""
     history = m.ping_item_bytes if history_item_bytes is None else history_item_bytes
-    log_bytes = m.log_bytes_per_ping + LAMBDA_PLATFORM_LOG_BYTES
+    log_bytes = m.log_bytes_per_ping + LAMBDA_PLATFORM_LOG_BYTES + len(ACCESS_LOG_LINE) + 1
     return (
         PRICES["http_api_per_request"]
         + _lambda_call(m.ping_cpu_us / 1000, 2 * DYNAMODB_ROUND_TRIP_MS)
@@ -267,6 +273,9 @@ def build(figures: dict[str, Any]) -> dict[str, Any]:
             "ping_cpu_us": m.ping_cpu_us,
             "lambda_cpu_share": round(CPU_SHARE, 3),
             "log_bytes_per_ping": m.log_bytes_per_ping,
+            "log_bytes_per_ping_with_platform_and_access_log": round(
+                m.log_bytes_per_ping + LAMBDA_PLATFORM_LOG_BYTES + len(ACCESS_LOG_LINE) + 1
+            ),
             "write_units_per_ping": write_units(m.check_item_bytes)
             + write_units(m.ping_item_bytes),
             "write_units_per_run_with_output": write_units_per_run_with_output(m),

@@ -15,6 +15,7 @@ network between the deliverer and the receiver.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from datetime import datetime
@@ -24,7 +25,7 @@ from tests.e2e.devserver import Receiver, start
 
 from benchmarks.harness import report
 
-CHECKS = 20
+CHECKS = int(os.environ.get("BENCH_LAG_CHECKS", "20"))
 SWEEP_S = 1
 TIMEOUT_S = 1
 GRACE_S = 1
