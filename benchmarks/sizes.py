@@ -110,6 +110,22 @@ def sweep_read_units(items: list[Item], segments: int) -> float:
     return units
 
 
+def history_ping(check_id: str, body: bytes) -> Item:
+    """A curl ping's history item, as the ping path stores it."""
+    return ping_item(
+        check_id=check_id,
+        n=123_456,
+        at_ms=T0,
+        kind="success",
+        method="POST" if body else "GET",
+        scheme="https",
+        remote_addr="203.0.113.7",
+        ua="curl/8.5.0",
+        body=body,
+        retention_days=30,
+    )
+
+
 def measure() -> dict[str, Any]:
     rng = random.Random(42)
     items = [
@@ -120,30 +136,8 @@ def measure() -> dict[str, Any]:
     total = sum(sizes)
     ideal = total / (2 * READ_UNIT_BYTES)
     units = sweep_read_units(items, SEGMENTS)
-    bodyless_ping = ping_item(
-        check_id=typical_check(rng, 0).id,
-        n=123_456,
-        at_ms=T0,
-        kind="success",
-        method="GET",
-        scheme="https",
-        remote_addr="203.0.113.7",
-        ua="curl/8.5.0",
-        body=b"",
-        retention_days=30,
-    )
-    output_ping = ping_item(
-        check_id=typical_check(rng, 0).id,
-        n=123_457,
-        at_ms=T0,
-        kind="success",
-        method="POST",
-        scheme="https",
-        remote_addr="203.0.113.7",
-        ua="curl/8.5.0",
-        body=OUTPUT_TAIL,
-        retention_days=30,
-    )
+    check_id = typical_check(rng, 0).id
+    bodyless_ping, output_ping = (history_ping(check_id, body) for body in (b"", OUTPUT_TAIL))
     return {
         "check_item_bytes": {
             "typical_median": sizes[len(sizes) // 2],
