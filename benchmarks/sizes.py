@@ -18,6 +18,8 @@ CHECKS_PER_SWEEP = 100_000
 SEGMENTS = 4
 PING_KEY = "k" * 22
 T0 = 1_795_435_200_000
+OUTPUT_TAIL = b"2026-11-22 03:00:01 backup: copied 1843 files\n" * 217
+"""The README's finish ping: `tail -c 10000` of a job's log as the body (9,982 bytes here)."""
 CHANNEL_IDS = [f"{i:08x}-8a0e-4a43-9d7e-6b2d3f7c9e10" for i in range(8)]
 
 
@@ -111,6 +113,22 @@ def sweep_read_units(items: list[Item], segments: int) -> float:
     return units
 
 
+def history_ping(check_id: str, body: bytes) -> Item:
+    """A curl ping's history item, as the ping path stores it."""
+    return ping_item(
+        check_id=check_id,
+        n=123_456,
+        at_ms=T0,
+        kind="success",
+        method="POST" if body else "GET",
+        scheme="https",
+        remote_addr="203.0.113.7",
+        ua="curl/8.5.0",
+        body=body,
+        retention_days=30,
+    )
+
+
 def measure() -> dict[str, Any]:
     rng = random.Random(42)
     items = [
@@ -121,18 +139,8 @@ def measure() -> dict[str, Any]:
     total = sum(sizes)
     ideal = total / (2 * READ_UNIT_BYTES)
     units = sweep_read_units(items, SEGMENTS)
-    bodyless_ping = ping_item(
-        check_id=typical_check(rng, 0).id,
-        n=123_456,
-        at_ms=T0,
-        kind="success",
-        method="GET",
-        scheme="https",
-        remote_addr="203.0.113.7",
-        ua="curl/8.5.0",
-        body=b"",
-        retention_days=30,
-    )
+    check_id = typical_check(rng, 0).id
+    bodyless_ping, output_ping = (history_ping(check_id, body) for body in (b"", OUTPUT_TAIL))
     return {
         "check_item_bytes": {
             "typical_median": sizes[len(sizes) // 2],
@@ -140,6 +148,7 @@ def measure() -> dict[str, Any]:
             "largest_allowed": item_bytes(to_item(largest_check(), rev=10**12, ping_key=PING_KEY)),
         },
         "ping_item_bytes": item_bytes(bodyless_ping),
+        "ping_item_bytes_with_output": item_bytes(output_ping),
         "scan_rru_per_sweep": {
             "checks": CHECKS_PER_SWEEP,
             "read_units": round(units, 1),
