@@ -9,8 +9,9 @@ keep-alive, as DynamoDB does, so a client pays one connection, not one per call.
   ReturnValues.
 - `Scan` serves a table of `--checks` real-size items in pages of at most 1 MB of scanned items
   (`ScannedCount`, `LastEvaluatedKey`), honouring `Segment`/`TotalSegments`, the sweep's filter
-  `attribute_not_exists(alert_at) OR alert_at <= :due_by` and a `ProjectionExpression`. Without a
-  FilterExpression every scanned item is returned.
+  (`attribute_not_exists(alert_at) OR alert_at <= :due_by`, optionally `OR
+  attribute_exists(last_start)`) and a `ProjectionExpression`. Without a FilterExpression every
+  scanned item is returned.
 
 Run: `python -m benchmarks.stub_dynamodb [--checks N] [--due FRACTION]` prints the port, then
 serves until stdin closes. `GET /counts` returns and resets the call counts by operation.
@@ -33,25 +34,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 from benchmarks.sizes import PING_KEY, T0, typical_check
-from cronbeat.domain.model import SECOND_MS, Check
-from cronbeat.domain.schedule import due_ms
-from cronbeat.store.codec import Item, to_item
+from cronbeat.domain.model import SECOND_MS, STORED_NAMES, Check
+from cronbeat.store.checks import ALERT_AT, check_item
+from cronbeat.store.codec import Item
 from cronbeat.store.sizing import item_bytes
 
 SCAN_PAGE_BYTES = 1024 * 1024
 """A Scan request reads at most 1 MB of items before it returns a page."""
 SWEEP_AT_MS = T0
 """The moment the table's checks are shaped around: due checks' `alert_at` is before it."""
-ALERT_AT = "alert_at"
 FILTER = re.compile(
-    r"^\s*attribute_not_exists\((?P<a>[#\w]+)\)\s+OR\s+(?P<b>[#\w]+)\s*<=\s*(?P<v>:\w+)\s*$"
+    r"^\s*attribute_not_exists\((?P<a>[#\w]+)\)\s+OR\s+(?P<b>[#\w]+)\s*<=\s*(?P<v>:\w+)"
+    r"(?:\s+OR\s+attribute_exists\((?P<open>[#\w]+)\))?\s*$"
 )
-
-
-def alert_at_ms(check: Check) -> int:
-    """When the check needs attention: its next due time plus grace (the domain's schedule)."""
-    assert check.last_ping_ms is not None
-    return due_ms(check, check.last_ping_ms) + check.grace_s * SECOND_MS
+OPEN_RUN = STORED_NAMES["last_start_ms"]
+"""The sweep's filter (`due_filter`): no `alert_at`, or one that has passed, or an open run."""
 
 
 def table_check(rng: random.Random, index: int, due: bool) -> Check:
@@ -63,9 +60,8 @@ def table_check(rng: random.Random, index: int, due: bool) -> Check:
 
 
 def stored_item(check: Check, rev: int) -> Item:
-    item = to_item(check, rev=rev, ping_key=PING_KEY)
-    item[ALERT_AT] = {"N": str(alert_at_ms(check))}
-    return item
+    """The item the store writes, `alert_at` and all."""
+    return check_item(check, rev=rev, ping_key=PING_KEY)
 
 
 def ping_reply_item() -> Item:
@@ -89,6 +85,7 @@ class Row:
     encoded: str
     size: int
     alert_at: int
+    open_run: bool
 
 
 def build_table(checks: int, due: float) -> list[Row]:
@@ -98,7 +95,8 @@ def build_table(checks: int, due: float) -> list[Row]:
         # Drawn, not every n-th: due checks spread over every segment, as in a real table.
         is_due = draw.random() < due
         item = stored_item(table_check(rng, index, is_due), rev=rng.randint(1, 500_000))
-        rows.append(Row(item, json.dumps(item), item_bytes(item), int(item[ALERT_AT]["N"])))
+        alert_at, open_run = int(item[ALERT_AT]["N"]), OPEN_RUN in item
+        rows.append(Row(item, json.dumps(item), item_bytes(item), alert_at, open_run))
     return rows
 
 
@@ -113,11 +111,17 @@ def scan_page(rows: list[Row], request: dict[str, Any]) -> str:
     names: dict[str, str] = request.get("ExpressionAttributeNames", {})
     values: dict[str, Any] = request.get("ExpressionAttributeValues", {})
     due_by: int | None = None
+    open_runs_pass = False
     if "FilterExpression" in request:
         match = FILTER.match(request["FilterExpression"])
-        if not match or {_name(match["a"], names), _name(match["b"], names)} != {ALERT_AT}:
+        if (
+            not match
+            or {_name(match["a"], names), _name(match["b"], names)} != {ALERT_AT}
+            or (match["open"] is not None and _name(match["open"], names) != OPEN_RUN)
+        ):
             raise ValueError(f"unsupported FilterExpression {request['FilterExpression']!r}")
         due_by = int(values[match["v"]]["N"])
+        open_runs_pass = match["open"] is not None
     projection: list[str] | None = None
     if "ProjectionExpression" in request:
         projection = [_name(p.strip(), names) for p in request["ProjectionExpression"].split(",")]
@@ -137,7 +141,7 @@ def scan_page(rows: list[Row], request: dict[str, Any]) -> str:
         page_bytes += row.size
         scanned += 1
         last = index
-        if due_by is None or row.alert_at <= due_by:
+        if due_by is None or row.alert_at <= due_by or (open_runs_pass and row.open_run):
             if projection is None:
                 returned.append(row.encoded)
             else:
