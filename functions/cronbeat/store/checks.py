@@ -331,11 +331,21 @@ class CheckRepository:
             return False
         return True
 
-    def scan(self) -> Iterator[ScannedCheck]:
-        """Every check for a sweep: projected, eventually consistent (half the read units), read
-        by one thread per segment and handed over page by page."""
+    def item_count(self) -> int:
+        """DynamoDB's count of the table's items: refreshed about every six hours, and free."""
+        reply = self._db.describe_table(TableName=self._table)
+        return int(reply["Table"].get("ItemCount", 0))
+
+    def scan(
+        self, segments: Sequence[int] | None = None, total_segments: int | None = None
+    ) -> Iterator[ScannedCheck]:
+        """Every check for a sweep (or only those of `segments` out of `total_segments`, for a
+        segment worker): projected, eventually consistent (half the read units), read by one
+        thread per segment and handed over page by page."""
+        total = self._segments if total_segments is None else total_segments
+        chosen = range(total) if segments is None else segments
         pages: queue.Queue[list[ScannedCheck] | BaseException | None] = queue.Queue(
-            maxsize=2 * self._segments
+            maxsize=2 * max(1, len(chosen))
         )
         stop = threading.Event()
 
@@ -351,7 +361,7 @@ class CheckRepository:
 
         def read_segment(segment: int) -> None:
             try:
-                for page in self._segment_pages(segment):
+                for page in self._segment_pages(segment, total):
                     if not hand_over([decode(item) for item in page]):
                         return
                 hand_over(None)
@@ -360,7 +370,7 @@ class CheckRepository:
 
         threads = [
             threading.Thread(target=read_segment, args=(segment,), daemon=True)
-            for segment in range(self._segments)
+            for segment in chosen
         ]
         for thread in threads:
             thread.start()
@@ -379,11 +389,11 @@ class CheckRepository:
             for thread in threads:
                 thread.join()
 
-    def _segment_pages(self, segment: int) -> Iterator[list[Item]]:
+    def _segment_pages(self, segment: int, total: int) -> Iterator[list[Item]]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "Segment": segment,
-            "TotalSegments": self._segments,
+            "TotalSegments": total,
             "ProjectionExpression": PROJECTION_EXPRESSION,
             "ExpressionAttributeNames": _PROJECTION_NAMES,
             "ConsistentRead": False,
