@@ -10,9 +10,9 @@
 | `throttleRate` | `50` | HTTP API stage steady-state requests per second |
 | `throttleBurst` | `500` | HTTP API stage burst; cron jobs all ping on the minute |
 | `scanSegments` | `4` | parallel Scan segments per sweep |
-| `sweepSeconds` | `60` | sweep every N seconds inside each minute: 10, 12, 15, 20, 30 or 60 (10 s reads the table 6× as often; docs/architecture.md prices it) |
-| `sweepFanOutChecks` | `25000` | from this many checks (DynamoDB's item count), segment workers sweep the table in parallel Lambda invocations; `0` never |
-| `sweepChecksPerSegment` | `25000` | checks per segment worker once fanned out (at most 1,000 workers) |
+| `sweepSeconds` | `60` | sweep every N s inside each minute: 10, 12, 15, 20, 30 or 60 |
+| `sweepFanOutChecks` | `25000` | from this many checks, segment workers share a sweep; 0 never |
+| `sweepChecksPerSegment` | `25000` | checks per segment worker once fanned out (≤ 1,000 workers) |
 | `minPeriod` | `60` | smallest timeout and grace, in seconds, the management API accepts |
 | `emailDomain` | none | take pings by email at `<uuid>@<domain>` via SES (docs/email-pings.md) |
 """
