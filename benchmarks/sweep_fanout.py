@@ -22,11 +22,12 @@ import math
 import time
 from typing import Any
 
+from infra.config import StackConfig
+from infra.scanner import SEGMENT_MEMORY_MB
+
 from benchmarks.harness import report
 from benchmarks.sweep_stub import SWEEP_AT_MS, running, use_stub
 from cronbeat.service.fanout import DISPATCH_CONCURRENCY, MAX_TOTAL_SEGMENTS, total_segments
-from infra.config import StackConfig
-from infra.scanner import SEGMENT_MEMORY_MB
 
 TABLE_CHECKS = 1_000_000
 PAGE_LATENCY_S = 0.08
