@@ -69,14 +69,10 @@ class _Handler(BaseHTTPRequestHandler):
     page: ClassVar[bytes] = b""
     per_page: ClassVar[int] = 1
     checks: ClassVar[int] = 0
-    lock: ClassVar[threading.Lock] = threading.Lock()
-    counts: ClassVar[dict[str, int]] = {}
 
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
         operation = self.headers.get("X-Amz-Target", ".").split(".", 1)[1]
-        with self.lock:
-            self.counts[operation] = self.counts.get(operation, 0) + 1
         if operation == "Scan":
             body = self._scan_page(request)
         elif operation == "DescribeTable":
@@ -99,16 +95,6 @@ class _Handler(BaseHTTPRequestHandler):
             tail = b', "LastEvaluatedKey": {"id": {"S": "%d"}}' % (page + 1)
         count = b', "Count": %d, "ScannedCount": %d' % (self.per_page, self.per_page)
         return b'{"Items": ' + self.page + count + tail + b"}"
-
-    def do_GET(self) -> None:
-        """`GET /counts` returns and resets the call counts by operation."""
-        with self.lock:
-            body = json.dumps(self.counts).encode()
-            self.counts.clear()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         return

@@ -70,5 +70,5 @@ def test_the_sweep_settings_are_read_and_default_to_one_sweep_a_minute_alone() -
 @pytest.mark.parametrize("raw", ["7", "0", "90", "ten"])
 def test_a_sweep_period_that_does_not_divide_the_minute_is_refused(raw: str) -> None:
     # Given a sweep period outside the allowed ones, When read, Then one line names the variable
-    with pytest.raises(InvalidSettings, match="^CRONBEAT_SWEEP_SECONDS="):
+    with pytest.raises(InvalidSettings, match=r"^CRONBEAT_SWEEP_SECONDS="):
         Settings.from_env({"CRONBEAT_SWEEP_SECONDS": raw})
