@@ -22,6 +22,8 @@ BUDGETS: list[tuple[str, str, str, float]] = [
     ("log_bytes_per_ping", "bytes logged per common ping (INFO)", "≤", 150),
     ("state_journal_ratio", "local pings/s with --state ÷ without", "≥", 0.5),
     ("flip_ping_ratio", "local pings/s, every ping a flip ÷ plain", "≥", 0.15),
+    ("mass_flip_seconds", "10,000 flips written, s (stub)", "≤", 15),
+    ("sweep_seconds_1m", "1,000,000 checks swept, fanned out, s", "≤", 20),
 ]
 
 
@@ -44,6 +46,8 @@ def main() -> None:
         "benchmarks.detection_lag",
         "benchmarks.alert_isolation",
         "benchmarks.local_throughput",
+        "benchmarks.mass_flip",
+        "benchmarks.sweep_fanout",
     ):
         figures.update(run_module(module))
     figures["calls_per_ping_ok"] = figures["calls_per_ping"] == {"UpdateItem": 1, "PutItem": 1}

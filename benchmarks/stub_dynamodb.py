@@ -11,9 +11,12 @@ keep-alive, as DynamoDB does, so a client pays one connection, not one per call.
   (`ScannedCount`, `LastEvaluatedKey`), honouring `Segment`/`TotalSegments`, the sweep's filter
   (`attribute_not_exists(alert_at) OR alert_at <= :due_by`, optionally `OR
   attribute_exists(last_start)`) and a `ProjectionExpression`. Without a FilterExpression every
-  scanned item is returned.
+  scanned item is returned. With `--every-segment`, every segment serves the whole table: one
+  segment worker's share of a table too large to hold here.
+- `DescribeTable` reports `--item-count` items (default: the table's).
 
-Run: `python -m benchmarks.stub_dynamodb [--checks N] [--due FRACTION]` prints the port, then
+Run: `python -m benchmarks.stub_dynamodb [--checks N] [--due FRACTION] [--every-segment]
+[--item-count N]` prints the port, then
 serves until stdin closes. `GET /counts` returns and resets the call counts by operation.
 """
 
@@ -104,10 +107,10 @@ def _name(token: str, names: dict[str, str]) -> str:
     return names.get(token, token)
 
 
-def scan_page(rows: list[Row], request: dict[str, Any]) -> str:
+def scan_page(rows: list[Row], request: dict[str, Any], every_segment: bool = False) -> str:
     """One Scan reply, JSON-encoded, by DynamoDB's rules for the parts the sweep uses."""
-    total = int(request.get("TotalSegments", 1))
-    segment = int(request.get("Segment", 0))
+    total = 1 if every_segment else int(request.get("TotalSegments", 1))
+    segment = 0 if every_segment else int(request.get("Segment", 0))
     names: dict[str, str] = request.get("ExpressionAttributeNames", {})
     values: dict[str, Any] = request.get("ExpressionAttributeValues", {})
     due_by: int | None = None
@@ -162,6 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
     counts: ClassVar[Counter[str]] = Counter()
     lock: ClassVar[threading.Lock] = threading.Lock()
     rows: ClassVar[list[Row]] = []
+    every_segment: ClassVar[bool] = False
     replies: ClassVar[dict[str, bytes]] = {
         "UpdateItem": json.dumps({"Attributes": ping_reply_item()}).encode(),
     }
@@ -180,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.lock:
             self.counts[operation] += 1
         if operation == "Scan":
-            self._send(scan_page(self.rows, json.loads(request)).encode())
+            self._send(scan_page(self.rows, json.loads(request), self.every_segment).encode())
         else:
             self._send(self.replies.get(operation, b"{}"))
 
@@ -220,6 +224,24 @@ def running(*args: str) -> Iterator[str]:
         stub.wait(timeout=30)
 
 
+def use_stub(endpoint: str) -> None:
+    """Point this process's cronbeat settings and clients at the stub."""
+    import os
+
+    from benchmarks.harness import python_env
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        os.environ.setdefault(name, python_env()[name])
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ["CRONBEAT_CHECKS_TABLE"] = "checks"
+    os.environ["CRONBEAT_EVENTS_TABLE"] = "events"
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+    from cronbeat import runtime
+
+    runtime.reset()
+
+
 def counts(endpoint: str) -> dict[str, int]:
     """The stub's call counts by operation since the last look (and reset them)."""
     import urllib.request
@@ -233,8 +255,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--checks", type=int, default=0)
     parser.add_argument("--due", type=float, default=0.01)
+    parser.add_argument("--every-segment", action="store_true")
+    parser.add_argument("--item-count", type=int, default=None)
     args = parser.parse_args()
     _Handler.rows = build_table(args.checks, args.due)
+    _Handler.every_segment = args.every_segment
+    item_count = len(_Handler.rows) if args.item_count is None else args.item_count
+    _Handler.replies["DescribeTable"] = json.dumps({"Table": {"ItemCount": item_count}}).encode()
     assert ids_in_order(_Handler.rows)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True

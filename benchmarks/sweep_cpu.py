@@ -11,7 +11,6 @@ network's latency (the stub answers at once) and DynamoDB's own time.
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import time
 from typing import Any
@@ -28,11 +27,7 @@ DUE = 0.01
 
 
 def measure(endpoint: str, checks: int) -> dict[str, Any]:
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    os.environ["CRONBEAT_CHECKS_TABLE"] = "checks"
-    os.environ["CRONBEAT_EVENTS_TABLE"] = "events"
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-
+    stub.use_stub(endpoint)
     from cronbeat.handlers import scanner
 
     event = scheduled_event(stub.SWEEP_AT_MS / 1000)

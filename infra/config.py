@@ -10,6 +10,9 @@
 | `throttleRate` | `50` | HTTP API stage steady-state requests per second |
 | `throttleBurst` | `500` | HTTP API stage burst; cron jobs all ping on the minute |
 | `scanSegments` | `4` | parallel Scan segments per sweep |
+| `sweepSeconds` | `60` | sweep every N s inside each minute: 10, 12, 15, 20, 30 or 60 |
+| `sweepFanOutChecks` | `25000` | from this many checks, segment workers share a sweep; 0 never |
+| `sweepChecksPerSegment` | `25000` | checks per segment worker once fanned out (≤ 1,000 workers) |
 | `minPeriod` | `60` | smallest timeout and grace, in seconds, the management API accepts |
 | `emailDomain` | none | take pings by email at `<uuid>@<domain>` via SES (docs/email-pings.md) |
 """
@@ -22,6 +25,8 @@ from typing import Any
 
 from aws_cdk import aws_logs as logs
 from constructs import Node
+
+from cronbeat.service.cadence import SWEEP_SECONDS
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -91,6 +96,9 @@ class StackConfig:
     scan_segments: int = 4
     min_period_s: int = 60
     email_domain: str = ""
+    sweep_seconds: int = 60
+    sweep_fan_out_checks: int = 25_000
+    sweep_checks_per_segment: int = 25_000
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -106,8 +114,21 @@ class StackConfig:
         email_domain = _text(node, "emailDomain").lower()
         if email_domain and not DOMAIN.match(email_domain):
             raise ConfigError(f"context emailDomain: {email_domain!r} is not a domain name")
+        sweep_seconds = _number(node, "sweepSeconds", default.sweep_seconds, 1)
+        if sweep_seconds not in SWEEP_SECONDS:
+            raise ConfigError(
+                f"context sweepSeconds: {sweep_seconds} is not one of {SWEEP_SECONDS} "
+                "(10 to 60 seconds, dividing the minute)"
+            )
         return cls(
             email_domain=email_domain,
+            sweep_seconds=sweep_seconds,
+            sweep_fan_out_checks=_number(
+                node, "sweepFanOutChecks", default.sweep_fan_out_checks, 0
+            ),
+            sweep_checks_per_segment=_number(
+                node, "sweepChecksPerSegment", default.sweep_checks_per_segment, 1
+            ),
             alert_emails=_list(node, "alertEmail", EMAIL, "an email address"),
             alert_phones=_list(node, "alertSms", E164, "an E.164 phone number like +15555550100"),
             tracing=_flag(node, "tracing"),

@@ -36,6 +36,7 @@ class Watched:
     ping: CronbeatFunction
     management: CronbeatFunction
     scanner: CronbeatFunction
+    segment_worker: CronbeatFunction
     notifier: CronbeatFunction
     deliverer: CronbeatFunction
     http_api: apigwv2.HttpApi
@@ -48,6 +49,7 @@ class Watched:
             "ping": self.ping,
             "management": self.management,
             "scanner": self.scanner,
+            "sweep segment": self.segment_worker,
             "notifier": self.notifier,
             "deliverer": self.deliverer,
         }
@@ -95,6 +97,13 @@ class Monitoring(Construct):
                 "ScannerErrors",
                 "Two or more sweeps failed in 5 minutes.",
                 scanner.metric_errors(period=WINDOW, statistic="Sum"),
+                threshold=2,
+            ),
+            self._at_least(
+                "SweepSegmentErrors",
+                "A segment worker failed twice or more in 5 minutes: its checks were not swept "
+                "(it is retried with the same sweep time).",
+                watched.segment_worker.function.metric_errors(period=WINDOW, statistic="Sum"),
                 threshold=2,
             ),
             self._at_least(

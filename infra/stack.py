@@ -78,6 +78,7 @@ class CronbeatStack(Stack):
         alerts.notifier.add_environment("CRONBEAT_BASE_URL", api.url)
         alerts.deliverer.add_environment("CRONBEAT_BASE_URL", api.url)
         scanner.function.add_environment("CRONBEAT_BASE_URL", api.url)
+        scanner.segment_worker.add_environment("CRONBEAT_BASE_URL", api.url)
 
         monitoring = Monitoring(
             self,
@@ -86,6 +87,7 @@ class CronbeatStack(Stack):
                 ping=api.ping,
                 management=api.management,
                 scanner=scanner.function,
+                segment_worker=scanner.segment_worker,
                 notifier=alerts.notifier,
                 deliverer=alerts.deliverer,
                 http_api=api.http_api,

@@ -83,12 +83,18 @@ def _provision(monkeypatch: pytest.MonkeyPatch, endpoint_url: str | None) -> Aws
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """Fresh tables and topic on in-process moto; handlers see them through the environment."""
+    """Fresh tables and topic on in-process moto; handlers see them through the environment.
+
+    DynamoDB requests are applied one at a time (`atomic_dynamodb_requests`): a sweep writes its
+    flips from several threads, and moto alone is not safe under concurrent transactions.
+    """
     from moto import mock_aws  # imported here: unit tests never load moto
+
+    from cronbeat.local.backend import atomic_dynamodb_requests
 
     # moto replaces boto3's default session on every start unless told not to, and each test
     # would then reload every service model (about 50 ms a client); the credentials are fake.
-    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+    with mock_aws(config={"core": {"reset_boto3_session": False}}), atomic_dynamodb_requests():
         yield _provision(monkeypatch, None)
 
 

@@ -57,6 +57,14 @@ def sqs() -> Any:
 
 
 @cache
+def lambda_client() -> Any:
+    """For the scanner's asynchronous invocations of the segment worker."""
+    import boto3
+
+    return boto3.client("lambda", config=_config())
+
+
+@cache
 def stores() -> Stores:
     """Every store on this process's client and settings (built on first use, then shared)."""
     from cronbeat.stores import build_stores
@@ -70,4 +78,5 @@ def reset() -> None:
     dynamodb.cache_clear()
     sns.cache_clear()
     sqs.cache_clear()
+    lambda_client.cache_clear()
     stores.cache_clear()

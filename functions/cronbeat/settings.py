@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cronbeat.service.cadence import SWEEP_SECONDS
+
 
 class InvalidSettings(ValueError):
     """An environment variable holds a value cronbeat cannot run with."""
@@ -25,6 +27,13 @@ def _whole(env: Mapping[str, str], name: str, default: int, *, least: int) -> in
         raise InvalidSettings(f"{name}={raw!r} is not a whole number") from None
     if value < least:
         raise InvalidSettings(f"{name}={raw!r} is below {least}")
+    return value
+
+
+def _sweep_seconds(env: Mapping[str, str], default: int) -> int:
+    value = _whole(env, "CRONBEAT_SWEEP_SECONDS", default, least=1)
+    if value not in SWEEP_SECONDS:
+        raise InvalidSettings(f"CRONBEAT_SWEEP_SECONDS={value} is not one of {SWEEP_SECONDS}")
     return value
 
 
@@ -48,6 +57,13 @@ class Settings:
     min_period_s: int = 60
     """Smallest timeout and grace the API accepts (1 s in local mode for demos)."""
     scan_segments: int = 4
+    sweep_seconds: int = 60
+    """Sweeps per scanner invocation: one every `sweep_seconds` inside its minute."""
+    fan_out_checks: int = 0
+    """From this many checks on, segment workers sweep the table (0: the scanner sweeps alone)."""
+    checks_per_segment: int = 25_000
+    segment_function: str = ""
+    """The segment worker's Lambda function; without one, segments are swept in this process."""
     deliveries_queue_url: str = ""
     """The delivery queue: one message per (alert, target), fed by the notifier."""
     dead_letter_queue_url: str = ""
@@ -78,6 +94,12 @@ class Settings:
             ),
             min_period_s=_whole(env, "CRONBEAT_MIN_PERIOD", default.min_period_s, least=1),
             scan_segments=_whole(env, "CRONBEAT_SCAN_SEGMENTS", default.scan_segments, least=1),
+            sweep_seconds=_sweep_seconds(env, default.sweep_seconds),
+            fan_out_checks=_whole(env, "CRONBEAT_FAN_OUT_CHECKS", default.fan_out_checks, least=0),
+            checks_per_segment=_whole(
+                env, "CRONBEAT_CHECKS_PER_SEGMENT", default.checks_per_segment, least=1
+            ),
+            segment_function=env.get("CRONBEAT_SEGMENT_FUNCTION", ""),
             deliveries_queue_url=env.get("CRONBEAT_DELIVERIES_QUEUE_URL", ""),
             dead_letter_queue_url=env.get("CRONBEAT_DEAD_LETTER_QUEUE_URL", ""),
             delivery_deadline_s=_whole(

@@ -52,6 +52,12 @@ def test_comma_lists_are_split_and_trimmed() -> None:
         ({"logLevel": "chatty"}, "context logLevel: 'CHATTY' is not one of"),
         ({"throttleRate": "fast"}, "context throttleRate: 'fast' is not a whole number"),
         ({"scanSegments": "0"}, "context scanSegments: 0 is below the minimum 1"),
+        ({"sweepSeconds": "7"}, "context sweepSeconds: 7 is not one of (10, 12, 15, 20, 30, 60)"),
+        ({"sweepSeconds": "5"}, "context sweepSeconds: 5 is not one of"),
+        ({"sweepSeconds": "90"}, "context sweepSeconds: 90 is not one of"),
+        ({"sweepSeconds": "10s"}, "context sweepSeconds: '10s' is not a whole number"),
+        ({"sweepFanOutChecks": "-1"}, "context sweepFanOutChecks: -1 is below the minimum 0"),
+        ({"sweepChecksPerSegment": "0"}, "context sweepChecksPerSegment: 0 is below"),
     ],
 )
 def test_bad_context_is_a_clear_error(context: dict[str, str], message: str) -> None:
@@ -76,7 +82,7 @@ def test_tracing_setting_turns_on_active_tracing() -> None:
     # When its functions are inspected
     functions = [child for child in stack.node.find_all() if isinstance(child, CfnFunction)]
     # Then every one of them traces actively
-    assert len(functions) == 5
+    assert len(functions) == 6
     for function in functions:
         assert stack.resolve(function.tracing_config) == {"mode": "Active"}
 
@@ -100,9 +106,9 @@ def test_throttle_and_retention_settings_reach_the_stage_and_every_log_group() -
     (stage,) = [child for child in children if isinstance(child, CfnStage)]
     settings = stack.resolve(stage.default_route_settings)
     assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (7, 70)
-    # And every log group (five functions and the access log) keeps 90 days
+    # And every log group (six functions and the access log) keeps 90 days
     groups = [child for child in children if isinstance(child, CfnLogGroup)]
-    assert len(groups) == 6
+    assert len(groups) == 7
     assert {group.retention_in_days for group in groups} == {90}
 
 
@@ -176,3 +182,30 @@ def test_a_bad_email_domain_is_a_clear_error() -> None:
 
     with pytest.raises(ConfigError, match="context emailDomain: 'not a domain'"):
         _config({"emailDomain": "not a domain"})
+
+
+def test_ten_second_sweeps_synthesize_nag_clean_with_a_timeout_that_covers_the_minute(
+    tmp_path: Path,
+) -> None:
+    from aws_cdk import App
+    from infra.app import build
+
+    # Given the stack with sweeps every 10 s, synthesized with its nag checks (not bundled)
+    app = App(outdir=str(tmp_path), context={"sweepSeconds": "10", "aws:cdk:bundling-stacks": []})
+    stack = build(app)
+    # When it is synthesized (a nag error would fail the synth)
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    # Then nag found nothing
+    assert all(not plugin.get("violations") for plugin in report["pluginReports"])
+    functions = {
+        r["Properties"]["Handler"]: r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    }
+    scanner = functions["cronbeat.handlers.scanner.handler"]
+    # And the scanner sweeps every 10 s, within a timeout past its minute but short of the next
+    assert scanner["Environment"]["Variables"]["CRONBEAT_SWEEP_SECONDS"] == "10"
+    assert 60 < scanner["Timeout"] <= 90
+    # And the segment worker still sweeps one segment within a single sweep's time
+    assert functions["cronbeat.handlers.sweep_segment.handler"]["Timeout"] == 50

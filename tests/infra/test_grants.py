@@ -45,7 +45,8 @@ API = "cronbeat.handlers.api.handler"
 SCANNER = "cronbeat.handlers.scanner.handler"
 NOTIFIER = "cronbeat.handlers.notifier.handler"
 DELIVERER = "cronbeat.handlers.deliverer.handler"
-HANDLERS = (PING, API, SCANNER, NOTIFIER, DELIVERER)
+SEGMENT = "cronbeat.handlers.sweep_segment.handler"
+HANDLERS = (PING, API, SCANNER, NOTIFIER, DELIVERER, SEGMENT)
 
 CHECKS = "checks"
 SLUGS = f"checks/index/{SLUG_INDEX}"
@@ -57,6 +58,7 @@ DELIVERIES = f"events/index/{DELIVERIES_INDEX}"
 TOPIC = "alerts topic"
 QUEUE = "deliveries queue"
 DEAD_LETTERS = "dead letters"
+SEGMENT_WORKER = "segment worker"
 
 Grant = tuple[str, str]
 """(IAM action, resource name)."""
@@ -85,6 +87,12 @@ EXPECTED: dict[str, set[Grant]] = {
         ("sns:Unsubscribe", "*"),
     },
     SCANNER: {
+        ("dynamodb:DescribeTable", CHECKS),
+        ("dynamodb:Scan", CHECKS),
+        ("dynamodb:UpdateItem", CHECKS),
+        ("dynamodb:PutItem", EVENTS),
+    },
+    SEGMENT: {
         ("dynamodb:Scan", CHECKS),
         ("dynamodb:UpdateItem", CHECKS),
         ("dynamodb:PutItem", EVENTS),
@@ -103,6 +111,8 @@ EXPECTED: dict[str, set[Grant]] = {
 """What each function may do to the tables and the topic, and what its flows below call."""
 
 PLUMBING: dict[str, set[Grant]] = {
+    # Invoked through Lambda's client, which these tests replace with a direct call.
+    SCANNER: {("lambda:InvokeFunction", SEGMENT_WORKER)},
     NOTIFIER: {
         *(("sqs:" + a, DEAD_LETTERS) for a in ("SendMessage", "GetQueueAttributes", "GetQueueUrl")),
         ("dynamodb:ListStreams", "*"),
@@ -127,7 +137,8 @@ PLUMBING: dict[str, set[Grant]] = {
     },
 }
 """Grants besides the log group that the code never calls itself: the topic's key, which SNS
-uses for a publish, and what Lambda's stream and queue mappings call on the function's behalf."""
+uses for a publish, what Lambda's stream and queue mappings call on the function's behalf, and
+the scanner's invocation of the segment worker (direct in-process calls in the flows below)."""
 
 
 # --- The synthesized policies -----------------------------------------------------------------
@@ -160,6 +171,9 @@ def _names(synth: Synth) -> dict[str, str]:
         json.dumps({"Fn::GetAtt": [one("AWS::SQS::Queue", "AlertsDeliveries"), "Arn"]}): QUEUE,
         json.dumps("*"): "*",
     }
+    _, worker = synth.function(SEGMENT)
+    worker_id = next(n for n, r in synth.resources.items() if r.get("Properties") is worker)
+    names[json.dumps({"Fn::GetAtt": [worker_id, "Arn"]})] = SEGMENT_WORKER
     for name in synth.of_type("AWS::Logs::LogGroup"):
         names[json.dumps({"Fn::GetAtt": [name, "Arn"]})] = f"log group {name}"
     return names
@@ -321,9 +335,11 @@ def _ok(reply: Any, status: int = 200) -> Any:
     return reply.json() if reply.body.startswith(b"{") else reply.text
 
 
-def _run_the_monitor(aws: Aws, recorder: Recorder, receiver_url: str) -> None:
+def _run_the_monitor(
+    aws: Aws, recorder: Recorder, receiver_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every kind of call each function makes: management, pings, a sweep, alerts."""
-    from cronbeat.handlers import notifier, scanner
+    from cronbeat.handlers import notifier, scanner, sweep_segment
 
     seed_keys(aws)
     api = Api()
@@ -369,10 +385,18 @@ def _run_the_monitor(aws: Aws, recorder: Recorder, receiver_url: str) -> None:
     )
     for stored in (overdue, reminded):
         put_check(aws, stored)
+    # The stack's fan-out setting: the scanner reads the item count, and sweeps a small table
+    # itself; a segment worker sweeps what it is given.
+    monkeypatch.setenv("CRONBEAT_FAN_OUT_CHECKS", "25000")
+    runtime.settings.cache_clear()  # the clients, and the recorder on them, stay
     with recorder.running(SCANNER):
         summary = scanner.handler(scheduled_event(now + 60_000), FakeContext())
     assert summary["flips_written"] >= 1, summary
     assert summary["reminders_written"] == 1, summary
+    put_check(aws, simple_check(last_ping_ms=now - 2 * HOUR))
+    with recorder.running(SEGMENT):
+        segment = {"sweep_at_ms": now + 120_000, "segment": 0, "total_segments": 1}
+        assert sweep_segment.handler(segment, FakeContext())["flips_written"] == 1
 
     alerts = outbox(aws)
     records = [stream_record(item, str(100 + i)) for i, item in enumerate(alerts)]
@@ -413,10 +437,10 @@ def _allowed(call: Grant, grants: set[Grant]) -> bool:
 
 
 def test_every_call_is_granted_and_every_grant_is_called(
-    synth: Synth, aws: Aws, recorder: Recorder, receiver_url: str
+    synth: Synth, aws: Aws, recorder: Recorder, receiver_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the monitor run through every function's flows on moto, calls recorded
-    _run_the_monitor(aws, recorder, receiver_url)
+    _run_the_monitor(aws, recorder, receiver_url, monkeypatch)
     assert set(recorder.calls) == set(HANDLERS)
     for handler, calls in recorder.calls.items():
         grants = granted(synth, handler)

@@ -21,7 +21,8 @@ API = "cronbeat.handlers.api.handler"
 SCANNER = "cronbeat.handlers.scanner.handler"
 NOTIFIER = "cronbeat.handlers.notifier.handler"
 DELIVERER = "cronbeat.handlers.deliverer.handler"
-HANDLERS = (PING, API, SCANNER, NOTIFIER, DELIVERER)
+SEGMENT = "cronbeat.handlers.sweep_segment.handler"
+HANDLERS = (PING, API, SCANNER, NOTIFIER, DELIVERER, SEGMENT)
 EM_AARCH64 = 183
 """ELF e_machine of arm64 (0xB7)."""
 
@@ -219,6 +220,36 @@ def test_scanner_runs_every_minute(synth: Synth) -> None:
             "MaximumEventAgeInSeconds": 300,
         },
     )
+
+
+def test_only_the_scanner_may_start_a_segment_worker_with_the_fan_out_settings(
+    synth: Synth,
+) -> None:
+    # Given the scanner and the segment worker
+    scanner_id, scanner = synth.function(SCANNER)
+    segment_id, segment = synth.function(SEGMENT)
+    # Then the scanner knows the worker, sweeps once a minute by default, and fans out from 25,000
+    variables = scanner["Environment"]["Variables"]
+    assert variables["CRONBEAT_SEGMENT_FUNCTION"] == _ref(segment_id)
+    assert variables["CRONBEAT_SWEEP_SECONDS"] == "60"
+    assert variables["CRONBEAT_FAN_OUT_CHECKS"] == "25000"
+    assert scanner["Timeout"] == 50
+    # And the worker runs at a whole vCPU's memory
+    assert segment["MemorySize"] == 1769
+    # And exactly one role may invoke the worker: the scanner's, on the function alone
+    invokers = [
+        (policy["Properties"]["Roles"], statement["Resource"])
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "lambda:InvokeFunction" in statement["Action"]
+    ]
+    assert invokers == [([_ref(scanner["Role"]["Fn::GetAtt"][0])], _arn(segment_id))]
+    assert not synth.of_type("AWS::Lambda::Permission") or all(
+        p["Properties"]["FunctionName"] != _arn(segment_id)
+        and p["Properties"]["FunctionName"] != _ref(segment_id)
+        for p in synth.of_type("AWS::Lambda::Permission").values()
+    )
+    assert scanner_id != segment_id
 
 
 def test_notifier_reads_only_flip_and_reminder_inserts(synth: Synth) -> None:
@@ -473,6 +504,7 @@ def test_alarms_watch_the_right_resources(synth: Synth) -> None:
         for name, resource in synth.of_type("AWS::CloudWatch::Alarm").items()
     }
     scanner_id, _ = synth.function(SCANNER)
+    segment_id, _ = synth.function(SEGMENT)
     ping_id, _ = synth.function(PING)
 
     def dimension(fragment: str) -> Any:
@@ -481,10 +513,11 @@ def test_alarms_watch_the_right_resources(synth: Synth) -> None:
     # Then scanner alarms watch the scanner and the ping alarm the ping function
     assert dimension("ScannerNotRunning") == _ref(scanner_id)
     assert dimension("ScannerErrors") == _ref(scanner_id)
+    assert dimension("SweepSegmentErrors") == _ref(segment_id)
     assert dimension("PingErrors") == _ref(ping_id)
     assert dimension("Api5xx") == _ref(_only(synth.of_type("AWS::ApiGatewayV2::Api")))
-    # And there are exactly five ($0.10 a month each)
-    assert len(alarms) == 5
+    # And there are exactly six ($0.10 a month each)
+    assert len(alarms) == 6
 
 
 def _dashboard_body(synth: Synth) -> str:

@@ -45,3 +45,30 @@ def test_a_bad_number_is_refused_with_one_line_naming_it(name: str, raw: str, sa
     with pytest.raises(InvalidSettings) as refused:
         Settings.from_env({name: raw})
     assert str(refused.value) == says
+
+
+def test_the_sweep_settings_are_read_and_default_to_one_sweep_a_minute_alone() -> None:
+    # Given no sweep settings, Then one sweep a minute with no fan-out
+    default = Settings.from_env({})
+    assert (default.sweep_seconds, default.fan_out_checks, default.segment_function) == (60, 0, "")
+    # Given the stack's sweep settings, When read, Then each is taken as given
+    settings = Settings.from_env(
+        {
+            "CRONBEAT_SWEEP_SECONDS": "10",
+            "CRONBEAT_FAN_OUT_CHECKS": "25000",
+            "CRONBEAT_CHECKS_PER_SEGMENT": "5000",
+            "CRONBEAT_SEGMENT_FUNCTION": "cronbeat-sweep-segment",
+        }
+    )
+    assert (settings.sweep_seconds, settings.fan_out_checks) == (10, 25_000)
+    assert (settings.checks_per_segment, settings.segment_function) == (
+        5000,
+        "cronbeat-sweep-segment",
+    )
+
+
+@pytest.mark.parametrize("raw", ["7", "0", "90", "ten"])
+def test_a_sweep_period_that_does_not_divide_the_minute_is_refused(raw: str) -> None:
+    # Given a sweep period outside the allowed ones, When read, Then one line names the variable
+    with pytest.raises(InvalidSettings, match=r"^CRONBEAT_SWEEP_SECONDS="):
+        Settings.from_env({"CRONBEAT_SWEEP_SECONDS": raw})

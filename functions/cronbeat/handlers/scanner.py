@@ -1,7 +1,5 @@
-"""EventBridge schedule → one sweep of every check at the event's time.
-
-Per-sweep figures go to one log line; EMF metrics are published only for events (flips and their
-detection lag), because every custom metric stream published in a month costs $0.30.
+"""EventBridge schedule → a sweep of every check at the event's time, then one every
+`sweep_seconds` to the end of its minute; above a size, each sweep goes to segment workers.
 """
 
 from __future__ import annotations
@@ -10,17 +8,29 @@ import time
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cronbeat import runtime
+from cronbeat import clock, runtime
 from cronbeat.domain.model import SECOND_MS
-from cronbeat.service.sweep import Stage, SweepWrites, sweep
+from cronbeat.handlers.sweep_segment import SweepIncomplete, logger, sweep_and_log
+from cronbeat.handlers.sweep_segment import handler as segment_handler
+from cronbeat.service.cadence import sweep_each_moment
+from cronbeat.service.fanout import CallSegments, SegmentInvoker, fan_out, total_segments
+from cronbeat.store.segment_workers import LambdaSegmentWorkers
 
-runtime.settings()  # at init: a bad environment fails the cold start, not a request
-logger = Logger()
-metrics = Metrics(namespace=runtime.METRICS_NAMESPACE)
+__all__ = ["SweepIncomplete", "handler", "logger", "sweep_time_ms"]
+
+SUMMED = (
+    "checks_scanned",
+    "flips_written",
+    "reminders_written",
+    "conflicts",
+    "alert_at_corrected",
+    "checks_failed",
+    "writes_failed",
+    "segments_failed",
+)
+"""The counts of an invocation's summary: the sums over its sweeps."""
 
 
 def sweep_time_ms(event: dict[str, Any]) -> int:
@@ -34,50 +44,49 @@ def sweep_time_ms(event: dict[str, Any]) -> int:
     return round(moment.timestamp() * SECOND_MS)
 
 
-class SweepIncomplete(Exception):
-    """Some flips or reminders could not be written: failing the invocation makes Lambda retry it
-    (with the same event time, so the same decisions) and shows on the scanner's error alarm."""
+def _not_started(segment: int, error: BaseException) -> None:
+    logger.error("segment not started", exc_info=error, extra={"segment": segment})
 
 
-def _skipped(check_id: str, stage: Stage, error: BaseException | str) -> None:
-    facts = {"check_id": check_id, "stage": stage}
-    if isinstance(error, BaseException):
-        logger.error(f"check skipped: {stage} failed", exc_info=error, extra=facts)
-    else:
-        logger.error(f"check skipped: {stage} failed", extra=facts | {"error": error})
+def _workers(context: LambdaContext) -> SegmentInvoker:
+    function = runtime.settings().segment_function
+    if function:
+        return LambdaSegmentWorkers(runtime.lambda_client(), function)
+    return CallSegments(lambda event: segment_handler(event, context))
+
+
+def _sweep_at(at_ms: int, segments: int, context: LambdaContext) -> dict[str, int]:
+    if not segments:
+        return sweep_and_log(at_ms, runtime.stores().checks.scan(due_by_ms=at_ms))
+    report = fan_out(at_ms, segments, _workers(context), on_failure=_not_started)
+    summary = {"sweep_at": at_ms, "segments": segments, "segments_failed": len(report.failed)}
+    logger.info("sweep handed to segment workers", extra=summary)
+    return summary
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    at_ms = sweep_time_ms(event)
-    stores = runtime.stores()
-    writes = SweepWrites(stores.checks, stores.history)
-    report = sweep(
-        stores.checks.scan(due_by_ms=at_ms),
-        writes,
-        at_ms,
-        timer=time.perf_counter,
-        on_failure=_skipped,
+    start_ms = sweep_time_ms(event)
+    settings = runtime.settings()
+    segments = 0
+    if settings.fan_out_checks:
+        segments = total_segments(
+            runtime.stores().checks.item_count(),
+            fan_out_checks=settings.fan_out_checks,
+            checks_per_segment=settings.checks_per_segment,
+        )
+    summaries = sweep_each_moment(
+        start_ms,
+        settings.sweep_seconds,
+        lambda at_ms: _sweep_at(at_ms, segments, context),
+        now_ms=clock.now_ms,
+        sleep=time.sleep,
     )
-    for _ in range(report.flips):
-        metrics.add_metric(name="Flips", unit=MetricUnit.Count, value=1)
-    for lag_s in report.detection_lags_s:
-        metrics.add_metric(name="DetectionLag", unit=MetricUnit.Seconds, value=lag_s)
-    summary = {
-        "sweep_at": at_ms,
-        "checks_scanned": report.scanned,
-        "flips_written": report.flips,
-        "reminders_written": report.reminders,
-        "conflicts": report.conflicts,
-        "alert_at_corrected": report.corrected,
-        "checks_failed": report.failed,
-        "writes_failed": report.unwritten,
-        "sweep_duration_ms": report.duration_ms,
-    }
-    logger.info("sweep finished", extra=summary)
-    if report.flips:
-        # Flushed only when there are events: most sweeps flip nothing and publish nothing.
-        metrics.flush_metrics()
-    if report.unwritten:
-        raise SweepIncomplete(f"{report.unwritten} flips or reminders could not be written")
-    return summary
+    totals = {name: sum(s.get(name, 0) for s in summaries) for name in SUMMED}
+    if totals["writes_failed"]:
+        raise SweepIncomplete(f"{totals['writes_failed']} flips or reminders could not be written")
+    if totals["segments_failed"]:
+        raise SweepIncomplete(
+            f"{totals['segments_failed']} segments failed or could not be started"
+        )
+    return {"sweep_at": start_ms, "sweeps": [s["sweep_at"] for s in summaries], **totals}

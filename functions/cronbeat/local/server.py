@@ -436,6 +436,8 @@ def _configure_environment(base_url: str, min_period_s: int, log_level: str) -> 
     """Settings the handlers read, set before any of them is imported or builds a client."""
     os.environ["CRONBEAT_BASE_URL"] = base_url
     os.environ["CRONBEAT_MIN_PERIOD"] = str(min_period_s)
+    # The local timer invokes the scanner every --sweep-seconds: one sweep per invocation.
+    os.environ["CRONBEAT_SWEEP_SECONDS"] = "60"
     os.environ["POWERTOOLS_LOG_LEVEL"] = log_level
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "cronbeat")
     from cronbeat.runtime import METRICS_NAMESPACE

@@ -7,14 +7,19 @@ decides exactly what the first one did, and the conditional writes make the retr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from cronbeat.domain.machine import attention_at_ms, evaluate
-from cronbeat.domain.model import SECOND_MS, Check, Flip
+from cronbeat.domain.model import SECOND_MS, Check, Evaluation, Flip
 from cronbeat.store.checks import CheckRepository, LostRace, ScannedCheck, UnreadableCheck
 from cronbeat.store.expressions import NewItem
 from cronbeat.store.history import History
+
+WRITE_CONCURRENCY = 16
+"""Flips and reminders in flight at once: within the client's 32 pooled connections, and enough
+that a mass outage's round trips overlap."""
 
 
 class SweepWriter(Protocol):
@@ -102,52 +107,81 @@ def sweep(
     *,
     timer: Callable[[], float],
     on_failure: FailureHook,
+    write_concurrency: int = WRITE_CONCURRENCY,
 ) -> SweepReport:
-    """Evaluate each check at `at_ms` and write what it owes.
+    """Evaluate each check at `at_ms` and write what it owes, up to `write_concurrency` writes at
+    a time: a mass outage of 10,000 checks is then 10,000 round trips shared by that many threads.
 
     A check that cannot be decoded, evaluated or written is reported to `on_failure` and skipped,
-    so one bad check or one throttled write never costs the other checks their alerts.
+    so one bad check or one throttled write never costs the other checks their alerts. Counting
+    and `on_failure` happen on the calling thread, so the report is exact.
     """
     started = timer()
     report = SweepReport(at_ms=at_ms)
-    for entry in checks:
-        report.scanned += 1
-        if isinstance(entry, UnreadableCheck):
-            report.failed += 1
-            on_failure(entry.check_id, "decode", entry.error)
-            continue
-        check, rev = entry.check, entry.rev
-        try:
-            evaluation = evaluate(check, at_ms)
-        except Exception as exc:  # one bad check must not stop the sweep for all the others
-            report.failed += 1
-            on_failure(check.id, "evaluate", exc)
-            continue
-        if evaluation.flip is None and not evaluation.reminder:
-            if _came_early(entry.alert_at_ms, check, at_ms):
-                try:
-                    report.corrected += writer.correct_alert_at(check, rev)
-                except Exception as exc:  # harmless: the next sweep looks at it again
-                    on_failure(check.id, "write", exc)
-            continue
-        try:
-            if evaluation.flip is not None:
-                written = writer.write_flip(check, rev, evaluation.check, evaluation.flip, at_ms)
+    pending: dict[Future[bool], tuple[str, Evaluation | None]] = {}
+    with ThreadPoolExecutor(max_workers=write_concurrency, thread_name_prefix="sweep") as pool:
+        for entry in checks:
+            report.scanned += 1
+            if isinstance(entry, UnreadableCheck):
+                report.failed += 1
+                on_failure(entry.check_id, "decode", entry.error)
+                continue
+            check, rev = entry.check, entry.rev
+            try:
+                evaluation = evaluate(check, at_ms)
+            except Exception as exc:  # one bad check must not stop the sweep for all the others
+                report.failed += 1
+                on_failure(check.id, "evaluate", exc)
+                continue
+            owes = evaluation.flip is not None or evaluation.reminder
+            if not owes and not _came_early(entry.alert_at_ms, check, at_ms):
+                continue
+            if len(pending) >= 2 * write_concurrency:  # a bounded backlog, not one per check
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    _count(report, future, *pending.pop(future), on_failure)
+            if owes:
+                future = pool.submit(_write, writer, check, rev, evaluation, at_ms)
+                pending[future] = (check.id, evaluation)
             else:
-                written = writer.write_reminder(
-                    check, rev, evaluation.check, at_ms, after_mute=evaluation.after_mute
-                )
-        except Exception as exc:  # e.g. throttled: the other checks still get their flips
-            report.unwritten += 1
-            on_failure(check.id, "write", exc)
-            continue
-        if not written:
-            report.conflicts += 1
-        elif evaluation.flip is not None:
-            report.flips += 1
-            if evaluation.down_at_ms is not None:
-                report.detection_lags_s.append((at_ms - evaluation.down_at_ms) / SECOND_MS)
-        else:
-            report.reminders += 1
+                pending[pool.submit(writer.correct_alert_at, check, rev)] = (check.id, None)
+        for future in as_completed(pending):
+            _count(report, future, *pending[future], on_failure)
     report.duration_ms = round((timer() - started) * 1000)
     return report
+
+
+def _write(writer: SweepWriter, check: Check, rev: int, evaluation: Evaluation, at_ms: int) -> bool:
+    if evaluation.flip is not None:
+        return writer.write_flip(check, rev, evaluation.check, evaluation.flip, at_ms)
+    return writer.write_reminder(
+        check, rev, evaluation.check, at_ms, after_mute=evaluation.after_mute
+    )
+
+
+def _count(
+    report: SweepReport,
+    future: Future[bool],
+    check_id: str,
+    evaluation: Evaluation | None,
+    on_failure: FailureHook,
+) -> None:
+    """Add one finished write to the report: a flip or reminder, or (no evaluation) a
+    correction of `alert_at`, whose failure is harmless because the next sweep looks again."""
+    error = future.exception()
+    if evaluation is None:
+        if error is not None:
+            on_failure(check_id, "write", error)
+        else:
+            report.corrected += future.result()
+    elif error is not None:  # e.g. throttled: the other checks still get their flips
+        report.unwritten += 1
+        on_failure(check_id, "write", error)
+    elif not future.result():
+        report.conflicts += 1
+    elif evaluation.flip is not None:
+        report.flips += 1
+        if evaluation.down_at_ms is not None:
+            report.detection_lags_s.append((report.at_ms - evaluation.down_at_ms) / SECOND_MS)
+    else:
+        report.reminders += 1

@@ -424,18 +424,31 @@ class CheckRepository:
             return False
         return True
 
-    def scan(self, due_by_ms: int | None = None) -> Iterator[ScannedCheck]:
-        """The checks a sweep at `due_by_ms` must look at (every check when None): projected,
-        eventually consistent (half the read units), read by one thread per segment and handed
-        over page by page.
+    def item_count(self) -> int:
+        """DynamoDB's count of the table's items: refreshed about every six hours, and free."""
+        reply = self._db.describe_table(TableName=self._table)
+        return int(reply["Table"].get("ItemCount", 0))
+
+    def scan(
+        self,
+        due_by_ms: int | None = None,
+        segments: Sequence[int] | None = None,
+        total_segments: int | None = None,
+    ) -> Iterator[ScannedCheck]:
+        """The checks a sweep at `due_by_ms` must look at (every check when None), from every
+        segment or only `segments` out of `total_segments` (a segment worker's share):
+        projected, eventually consistent (half the read units), read by one thread per segment
+        and handed over page by page.
 
         DynamoDB filters on `alert_at`, so only the checks whose moment has passed, those with
         a run open (a start leaves `alert_at` as it was) and items from before the attribute
         cross the wire and are parsed. The read units are the same: DynamoDB bills what it
         scanned.
         """
+        total = self._segments if total_segments is None else total_segments
+        chosen = range(total) if segments is None else segments
         pages: queue.Queue[list[ScannedCheck] | BaseException | None] = queue.Queue(
-            maxsize=2 * self._segments
+            maxsize=2 * max(1, len(chosen))
         )
         stop = threading.Event()
 
@@ -451,7 +464,7 @@ class CheckRepository:
 
         def read_segment(segment: int) -> None:
             try:
-                for page in self._segment_pages(segment, due_by_ms):
+                for page in self._segment_pages(segment, total, due_by_ms):
                     if not hand_over([decode(item) for item in page]):
                         return
                 hand_over(None)
@@ -460,7 +473,7 @@ class CheckRepository:
 
         threads = [
             threading.Thread(target=read_segment, args=(segment,), daemon=True)
-            for segment in range(self._segments)
+            for segment in chosen
         ]
         for thread in threads:
             thread.start()
@@ -479,11 +492,13 @@ class CheckRepository:
             for thread in threads:
                 thread.join()
 
-    def _segment_pages(self, segment: int, due_by_ms: int | None) -> Iterator[list[Item]]:
+    def _segment_pages(
+        self, segment: int, total: int, due_by_ms: int | None
+    ) -> Iterator[list[Item]]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "Segment": segment,
-            "TotalSegments": self._segments,
+            "TotalSegments": total,
             "ProjectionExpression": PROJECTION_EXPRESSION,
             "ExpressionAttributeNames": _PROJECTION_NAMES,
             "ConsistentRead": False,
