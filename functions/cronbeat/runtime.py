@@ -31,6 +31,9 @@ def _config() -> Any:
         read_timeout=5,
         retries={"mode": "standard", "max_attempts": 3},
         max_pool_connections=32,
+        # Every request is built by the store from validated models, and the service validates
+        # it again: botocore's own walk over each parameter is a third of a flip's CPU.
+        parameter_validation=False,
     )
 
 

@@ -79,8 +79,14 @@ def test_an_open_run_past_max_duration_is_down_at_once_before_the_runtime_limit(
 
 
 def test_a_runtime_limit_shorter_than_max_duration_stays_a_run_timeout() -> None:
-    check = apply_ping(bounded(max_duration_s=3600, max_runtime_s=600), Ping.start(), T0).check
-    late = evaluate(check, T0 + 10 * MINUTE)
+    # Given a run started 66 min after the last ping: start + max_runtime (76 min) is later than
+    # the schedule's deadline (70 min), and earlier than start + max_duration (126 min)
+    started_ms = T0 + 65 * MINUTE
+    check = bounded(max_duration_s=3600, max_runtime_s=600)
+    check = apply_ping(check, Ping.start(), started_ms).check
+    # Then the run's limit decides, as a run timeout
+    assert evaluate(check, started_ms + 10 * MINUTE - 1).flip is None
+    late = evaluate(check, started_ms + 10 * MINUTE)
     assert late.flip is not None
     assert late.flip.reason == "run_timeout"
 

@@ -75,14 +75,17 @@ def test_new_and_paused_checks_never_time_out() -> None:
 
 @pytest.mark.parametrize("status", ["new", "up", "paused"])
 def test_run_older_than_max_runtime_goes_down_with_reason_run_timeout(status: str) -> None:
-    # Given a run started at T0 on a check that allows runs of 20 minutes
-    check = make_check(status=status, last_ping_ms=T0, last_start_ms=T0, max_runtime_s=1200)
-    # When the sweep runs 20 minutes later
-    result = evaluate(check, T0 + 20 * MINUTE)
+    # Given an hourly check (schedule deadline 70 min) allowing runs of 20 minutes, whose run
+    # started at 60 min, so start + max_runtime (80 min) is the later deadline
+    check = make_check(
+        status=status, last_ping_ms=T0, last_start_ms=T0 + 60 * MINUTE, max_runtime_s=1200
+    )
+    # When the sweep runs at 80 minutes
+    result = evaluate(check, T0 + 80 * MINUTE)
     # Then it is down for a run timeout, even when paused, and the run is still shown as started
     assert result.flip == Flip(old=status, new="down", reason="run_timeout")  # type: ignore[arg-type]
     assert result.started
-    assert result.down_at_ms == T0 + 20 * MINUTE
+    assert result.down_at_ms == T0 + 80 * MINUTE
 
 
 def test_run_timeout_defaults_to_the_grace_period() -> None:
@@ -122,13 +125,27 @@ def test_a_run_with_max_runtime_is_not_cut_short_by_the_schedule() -> None:
     assert late.down_at_ms == T0 + 31 * SECOND
 
 
-def test_a_max_runtime_shorter_than_the_schedule_still_catches_a_hung_run() -> None:
-    # Given an hourly check whose runs take at most 5 min, one started at 10 min
+def test_a_max_runtime_shorter_than_the_schedule_never_cuts_the_schedule_short() -> None:
+    # Given an hourly check (deadline 70 min) with max_runtime 5 min, a run started at 10 min
     check = make_check(
         status="up", max_runtime_s=300, last_ping_ms=T0, last_start_ms=T0 + 10 * MINUTE
     )
+    # Then start + max_runtime (15 min) passes without a flip: the later deadline decides
+    assert evaluate(check, T0 + 15 * MINUTE).flip is None
+    assert evaluate(check, T0 + 70 * MINUTE - 1).flip is None
+    assert evaluate(check, T0 + 70 * MINUTE).flip == Flip("up", "down", "timeout")
+
+
+def test_max_duration_is_the_hard_limit_that_catches_a_hung_run_early() -> None:
+    # Given the same run, with max_duration 5 min as well
+    check = make_check(
+        status="up", max_runtime_s=300, max_duration_s=300, last_ping_ms=T0,
+        last_start_ms=T0 + 10 * MINUTE,
+    )  # fmt: skip
     # Then it is down at 15 min, long before the schedule's deadline
-    assert evaluate(check, T0 + 15 * MINUTE).flip == Flip("up", "down", "run_timeout")
+    result = evaluate(check, T0 + 15 * MINUTE)
+    assert result.flip == Flip("up", "down", "too_slow")
+    assert result.down_at_ms == T0 + 15 * MINUTE
 
 
 def test_down_check_stays_down_without_a_reminder_by_default() -> None:

@@ -178,7 +178,10 @@ class CheckSpec(BaseModel):
     )
     max_runtime: Period | None = Field(
         default=None,
-        description="Seconds a started run may take; null: the grace period (cronbeat).",
+        description=(
+            "Seconds a started run may take, beyond the schedule's deadline if need be;"
+            " null: the grace period (cronbeat)."
+        ),
     )
     realert_every: Period | None = Field(
         default=None,

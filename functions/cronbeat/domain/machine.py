@@ -263,10 +263,12 @@ def _down_deadline(check: Check, schedule_ms: int | None) -> tuple[int | None, F
     | --- | --- | --- |
     | no | any | the schedule's deadline (due + grace) |
     | yes | not set | the earlier of the schedule's deadline and start + grace (Healthchecks.io) |
-    | yes | set | start + max_runtime: the run has that long, whatever the schedule says |
+    | yes | set | the later of the schedule's deadline and start + max_runtime |
 
-    With a run open, whichever comes first of that, the stuck deadline (no ping on the run for
-    `stuck_after`: `stuck`) and `start + max_duration` (`too_slow`) decides.
+    `max_runtime` only ever gives a run more time than the schedule would; `max_duration` is the
+    hard limit. With a run open, whichever comes first of the run's deadline, the stuck deadline
+    (no ping on the run for `stuck_after`: `stuck`) and `start + max_duration` (`too_slow`)
+    decides.
     """
     start = check.last_start_ms
     if start is None:
@@ -274,8 +276,12 @@ def _down_deadline(check: Check, schedule_ms: int | None) -> tuple[int | None, F
     run_ms = start + check.runtime_limit_s * SECOND_MS
     at_ms: int = run_ms
     reason: FlipReason = "run_timeout"
-    if check.max_runtime_s is None and schedule_ms is not None and schedule_ms < run_ms:
-        at_ms, reason = schedule_ms, "timeout"
+    if schedule_ms is not None:
+        schedule_decides = (
+            schedule_ms < run_ms if check.max_runtime_s is None else schedule_ms > run_ms
+        )
+        if schedule_decides:
+            at_ms, reason = schedule_ms, "timeout"
     stuck_ms = check.stuck_at_ms()
     if stuck_ms is not None and stuck_ms < at_ms:
         at_ms, reason = stuck_ms, "stuck"
