@@ -186,11 +186,13 @@ def test_cron_check_goes_down_after_the_missed_fire_plus_grace(
 def test_run_that_outlives_max_runtime_goes_down_for_run_timeout(
     aws: Aws, scanner: ModuleType
 ) -> None:
-    # Given a check that pinged 5 min ago but started a 20-minute-limit run 21 min ago
+    # Given a check whose schedule's deadline passed 10 min ago (last ping 80 min ago, timeout
+    # 1 h, grace 10 min), with a 20-minute-limit run started 21 min ago: the later deadline
+    # is the run's, a minute ago
     check = put_check(
         aws,
         simple_check(
-            last_ping_ms=T - 5 * MINUTE,
+            last_ping_ms=T - 80 * MINUTE,
             last_start_ms=T - 21 * MINUTE,
             last_start_rid="run-1",
             max_runtime_s=1200,

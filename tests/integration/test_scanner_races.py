@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -11,9 +12,9 @@ import boto3
 import pytest
 
 from cronbeat import runtime
-from cronbeat.domain.model import Check, Flip, Ping, Sender
+from cronbeat.domain.model import Ping, Sender
 from cronbeat.service.ping import PingService
-from cronbeat.service.sweep import Stage, SweepReport, SweepWrites, sweep
+from cronbeat.service.sweep import Owed, Stage, SweepReport, SweepWrites, sweep
 from cronbeat.store.checks import ScannedCheck
 from cronbeat.stores import Stores, build_stores
 from tests.conftest import REGION, Aws
@@ -189,15 +190,10 @@ class PingLandsBeforeWrite(Scanner):
     def _land(self, check_id: str) -> None:
         self.pinged.append(self._pings.apply(check_id, self._ping, self._ping_at_ms, Sender()))
 
-    def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at_ms: int) -> bool:
-        self._land(before.id)
-        return super().write_flip(before, rev, after, flip, at_ms)
-
-    def write_reminder(
-        self, before: Check, rev: int, after: Check, at_ms: int, *, after_mute: bool = False
-    ) -> bool:
-        self._land(before.id)
-        return super().write_reminder(before, rev, after, at_ms, after_mute=after_mute)
+    def write_owed(self, owed: Sequence[Owed], at_ms: int) -> list[bool]:
+        for one in owed:
+            self._land(one.check.id)
+        return super().write_owed(owed, at_ms)
 
 
 def test_ping_between_read_and_write_wins_over_the_timeout(moto_server_aws: Aws) -> None:
@@ -216,13 +212,13 @@ def test_ping_between_read_and_write_wins_over_the_timeout(moto_server_aws: Aws)
 
 
 def test_finish_between_read_and_write_wins_over_the_run_timeout(moto_server_aws: Aws) -> None:
-    # Given a run open for 25 min (limit 20) on a check that pinged 5 min ago,
-    # and the run's finish landing after the scan read the check
+    # Given a run open for 25 min (limit 20) on a check whose schedule's deadline passed 10 min
+    # ago, and the run's finish landing after the scan read the check
     aws = moto_server_aws
     check = put_check(
         aws,
         simple_check(
-            last_ping_ms=T - 5 * MINUTE,
+            last_ping_ms=T - 80 * MINUTE,
             last_start_ms=T - 25 * MINUTE,
             last_start_rid="run-7",
             max_runtime_s=1200,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from cronbeat.domain.model import Check, Flip
-from cronbeat.service.sweep import WRITE_CONCURRENCY, Stage, sweep
+from cronbeat.domain.model import Check
+from cronbeat.service.sweep import WRITE_CONCURRENCY, Owed, Stage, sweep
 from cronbeat.store.checks import StoredCheck
 from tests.unit.checks import HOUR, T0, make_check
 
@@ -33,36 +34,44 @@ class RecordingWriter:
     active: int = 0
     most_at_once: int = 0
     written: list[str] = field(default_factory=list)
+    batches: list[int] = field(default_factory=list)
+    """How many checks each call wrote together."""
+    hold_first: threading.Event | None = None
+    """The first call waits for it: writes are then in flight while the sweep reads on."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     barrier: threading.Barrier = field(init=False)
 
     def __post_init__(self) -> None:
         self.barrier = threading.Barrier(self.together, timeout=10)
 
-    def write_flip(self, before: Check, rev: int, after: Check, flip: Flip, at_ms: int) -> bool:
+    def write_owed(self, owed: Sequence[Owed], at_ms: int) -> list[bool]:
         with self.lock:
             self.active += 1
             self.most_at_once = max(self.most_at_once, self.active)
+            self.batches.append(len(owed))
         try:
             # Passes only once `together` writes are in flight: a sweep that wrote one at a time
             # would break the barrier (BrokenBarrierError) and count every write unwritten.
+            if self.hold_first is not None and len(self.batches) == 1:
+                assert self.hold_first.wait(timeout=10)
             self.barrier.wait()
-            if before.id in self.failing:
+            ids = [one.check.id for one in owed]
+            if self.failing.intersection(ids):
                 raise RuntimeError("throttled")
             with self.lock:
-                self.written.append(before.id)
-            return before.id not in self.lost
+                self.written.extend(ids)
+            return [check_id not in self.lost for check_id in ids]
         finally:
             with self.lock:
                 self.active -= 1
 
-    def write_reminder(self, before: Check, rev: int, after: Check, at_ms: int) -> bool:
-        raise AssertionError("no check here owes a reminder")
+    def correct_alert_at(self, check: Check, rev: int) -> bool:
+        raise AssertionError("no check here has an early alert_at")
 
 
 def test_flips_are_written_in_parallel_never_more_than_the_bound_at_once() -> None:
-    # Given 10 rounds' worth of overdue checks, and a writer that lets writes through only when
-    # the full bound of them is in flight
+    # Given 10 rounds' worth of overdue checks, one to a transaction, and a writer that lets
+    # writes through only when the full bound of them is in flight
     checks = overdue(10 * WRITE_CONCURRENCY)
     writer = RecordingWriter(together=WRITE_CONCURRENCY)
     failures: list[tuple[str, Stage]] = []
@@ -73,6 +82,7 @@ def test_flips_are_written_in_parallel_never_more_than_the_bound_at_once() -> No
         T0,
         timer=time.perf_counter,
         on_failure=lambda check_id, stage, _: failures.append((check_id, stage)),
+        writes_together=1,
     )
     # Then the bound was reached and never passed, and every flip was written and counted
     assert writer.most_at_once == WRITE_CONCURRENCY
@@ -96,6 +106,7 @@ def test_a_failing_write_counts_as_unwritten_and_stops_no_other_write() -> None:
         timer=time.perf_counter,
         on_failure=lambda check_id, stage, error: failures.append((check_id, stage, str(error))),
         write_concurrency=4,
+        writes_together=1,
     )
     # Then the failing write is reported and counted unwritten, the lost race as a conflict,
     # and the six others are written
@@ -103,3 +114,56 @@ def test_a_failing_write_counts_as_unwritten_and_stops_no_other_write() -> None:
     assert (report.flips, report.conflicts, report.unwritten) == (6, 1, 1)
     assert len(writer.written) == 7
     assert writer.most_at_once == 4
+
+
+def released_after(checks: list[StoredCheck], release: threading.Event) -> Iterator[StoredCheck]:
+    """The checks, then `release` set once the sweep has read the last of them."""
+    yield from checks
+    release.set()
+
+
+def test_flips_gather_into_transactions_while_a_write_is_in_flight() -> None:
+    # Given 60 overdue checks, and a writer whose first write takes until the scan has ended
+    checks = overdue(60)
+    release = threading.Event()
+    writer = RecordingWriter(together=1, hold_first=release)
+    # When they are swept, 25 to a transaction at most
+    report = sweep(
+        released_after(checks, release),
+        writer,
+        T0,
+        timer=time.perf_counter,
+        on_failure=lambda check_id, stage, error: None,
+        writes_together=25,
+    )
+    # Then the first went alone (nothing was in flight), the next gathered up to the bound
+    # while it was held, and the rest went at the end
+    assert writer.batches == [1, 25, 25, 9]
+    assert (report.flips, report.unwritten) == (60, 0)
+    assert sorted(writer.written) == sorted(stored.check.id for stored in checks)
+
+
+def test_a_transaction_that_fails_is_written_again_one_check_at_a_time() -> None:
+    # Given 10 overdue checks gathered behind a held first write, of which one cannot be written
+    # and one loses its race
+    checks = overdue(10)
+    failing, lost = checks[4].check.id, checks[7].check.id
+    release = threading.Event()
+    writer = RecordingWriter(
+        together=1, failing=frozenset({failing}), lost=frozenset({lost}), hold_first=release
+    )
+    failures: list[tuple[str, Stage, str]] = []
+    # When they are swept
+    report = sweep(
+        released_after(checks, release),
+        writer,
+        T0,
+        timer=time.perf_counter,
+        on_failure=lambda check_id, stage, error: failures.append((check_id, stage, str(error))),
+        writes_together=25,
+    )
+    # Then the transaction of nine failed as a whole and each of its checks was tried alone
+    assert writer.batches == [1, 9, *[1] * 9]
+    # And only the check that cannot be written is left out; the lost race is a conflict
+    assert failures == [(failing, "write", "throttled")]
+    assert (report.flips, report.conflicts, report.unwritten) == (8, 1, 1)

@@ -66,6 +66,21 @@ class LostRace(Exception):
         self.conflict = conflict
 
 
+MAX_WRITES_TOGETHER = 25
+"""Check writes per transaction: each is its update and one flip or reminder item, and
+DynamoDB takes at most 100 actions and 4 MB in one."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckWrite:
+    """One conditional write of a check (`after` over `before` at `rev`) and its extra items."""
+
+    before: Check
+    after: Check
+    rev: int
+    extra: Sequence[NewItem] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class StoredCheck:
     """A check and the revision it was read at."""
@@ -392,6 +407,59 @@ class CheckRepository:
         except self._db.exceptions.TransactionConflictException as exc:
             raise LostRace(None, conflict=True) from exc
         return rev + 1
+
+    def write_together(self, writes: Sequence[CheckWrite]) -> list[bool]:
+        """Write several checks, each with its extra items, in one transaction (at most
+        `MAX_WRITES_TOGETHER`); True for each written, False for each that lost its race.
+
+        One round trip carries many flips, which is what a mass outage needs. A write that lost
+        (its check's condition failed, or a concurrent transaction collided with it) cancels
+        the transaction for all, so the others are written again without it. Any other
+        cancellation, and any other error, is raised for the caller to retry them one by one.
+        """
+        if len(writes) > MAX_WRITES_TOGETHER:
+            raise ValueError(f"at most {MAX_WRITES_TOGETHER} writes share a transaction")
+        if len(writes) == 1:
+            [one] = writes
+            try:
+                self.write(one.before, one.after, rev=one.rev, extra=one.extra)
+            except LostRace:
+                return [False]
+            return [True]
+        actions: list[dict[str, Any]] = []
+        spans: list[range] = []
+        for one in writes:
+            request = write_request(one.before, one.after, rev=one.rev)
+            if request is None:
+                raise ValueError(f"nothing to write for check {one.after.id}")
+            first = len(actions)
+            update = {"TableName": self._table, "Key": self._key(one.after.id), **request}
+            actions.append({"Update": update})
+            actions.extend({"Put": {"TableName": new.table, "Item": new.item}} for new in one.extra)
+            spans.append(range(first, len(actions)))
+        try:
+            self._db.transact_write_items(TransactItems=actions)
+        except self._db.exceptions.TransactionConflictException:
+            return [False] * len(writes)
+        except self._db.exceptions.TransactionCanceledException as exc:
+            reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons") or []
+            if len(reasons) != len(actions):
+                raise
+            codes = [[reasons[i].get("Code") or "None" for i in span] for span in spans]
+            lost = [
+                span_codes[0] == "ConditionalCheckFailed" or "TransactionConflict" in span_codes
+                for span_codes in codes
+            ]
+            innocent = [n for n, span_codes in enumerate(codes) if set(span_codes) == {"None"}]
+            if not any(lost) or sum(lost) + len(innocent) != len(writes):
+                raise
+            results = [False] * len(writes)
+            if innocent:
+                again = self.write_together([writes[n] for n in innocent])
+                for n, written in zip(innocent, again, strict=True):
+                    results[n] = written
+            return results
+        return [True] * len(writes)
 
     def correct_alert_at(self, check: Check, rev: int) -> bool:
         """Store the exact `alert_at` of a check still at `rev` whose stored one came early; the
