@@ -16,6 +16,7 @@ BUDGETS: list[tuple[str, str, str, float]] = [
     ("cold_start_ratio", "cold start to 1st reply ÷ bare boto3's", "≤", 1.3),
     ("sweep_cpu_us_per_check.100000", "sweep CPU µs/check, 100,000 (1% due)", "≤", 10),
     ("check_item_bytes.typical_max", "typical check item, bytes", "≤", 600),
+    ("check_item_bytes.typical_full_window_max", "typical item, full duration window", "≤", 600),
     ("scan_rru_per_sweep.ratio", "sweep read units ÷ ideal (bytes / 8 KB)", "≤", 1.05),
     ("detection_lag_s.max", "detection lag max, s (sweep 1 s)", "≤", 2.0),
     ("alert_isolation_s", "healthy alert behind bad channels, worst s", "≤", 2.0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from typing import Any
@@ -50,6 +51,14 @@ def typical_check(rng: random.Random, index: int) -> Check:
     )
 
 
+def with_full_window(check: Check, rng: random.Random) -> Check:
+    """`check` judged for slowness (`slow_factor`), its default window of durations full: a
+    nightly job of about a minute that varies by a few seconds."""
+    window = dataclasses.replace(check, slow_factor=3.0).window_length
+    durations = tuple(rng.randint(55_000, 65_000) for _ in range(window))
+    return dataclasses.replace(check, slow_factor=3.0, recent_durations_ms=durations)
+
+
 def largest_check() -> Check:
     """Every field at the longest value the management API accepts."""
     return Check(
@@ -91,6 +100,15 @@ def largest_check() -> Check:
         muted_until_ms=T0,
         alert_held=True,
         maintenance=";".join(["0,5,10,15,20,25,30,35,40,45,50,55 0-23 1-31 1-12 1-7=240"] * 10),
+        min_duration_s=31_536_000 - 1,
+        max_duration_s=31_536_000,
+        slow_factor=99.99,
+        slow_window=50,
+        recent_durations_ms=(31_536_000_000,) * 51,
+        min_count=10**15,
+        last_count=10**15,
+        stuck_after_s=31_536_000,
+        last_progress_ms=T0,
     )
 
 
@@ -136,6 +154,12 @@ def measure() -> dict[str, Any]:
         for i in range(CHECKS_PER_SWEEP)
     ]
     sizes = sorted(item_bytes(item) for item in items)
+    full_window = sorted(
+        item_bytes(
+            to_item(with_full_window(typical_check(rng, i), rng), rev=500_000, ping_key=PING_KEY)
+        )
+        for i in range(1000)
+    )
     total = sum(sizes)
     ideal = total / (2 * READ_UNIT_BYTES)
     units = sweep_read_units(items, SEGMENTS)
@@ -145,6 +169,8 @@ def measure() -> dict[str, Any]:
         "check_item_bytes": {
             "typical_median": sizes[len(sizes) // 2],
             "typical_max": sizes[-1],
+            "typical_full_window_median": full_window[len(full_window) // 2],
+            "typical_full_window_max": full_window[-1],
             "largest_allowed": item_bytes(to_item(largest_check(), rev=10**12, ping_key=PING_KEY)),
         },
         "ping_item_bytes": item_bytes(bodyless_ping),

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-from benchmarks.sizes import PING_KEY, T0, typical_check
+from benchmarks.sizes import PING_KEY, T0, typical_check, with_full_window
 from cronbeat.domain.model import SECOND_MS, STORED_NAMES, Check
 from cronbeat.store.checks import ALERT_AT, check_item
 from cronbeat.store.codec import Item
@@ -68,9 +68,11 @@ def stored_item(check: Check, rev: int) -> Item:
 
 
 def ping_reply_item() -> Item:
-    """What UpdateItem with ALL_NEW returns for a ping: a cron check with tags and two channels."""
+    """What UpdateItem with ALL_NEW returns for a ping: a cron check with tags and two channels,
+    judged for slowness with a full window of durations (none slow, so no correcting write)."""
+    rng = random.Random(7)
     check = dataclasses.replace(
-        typical_check(random.Random(7), 1),
+        with_full_window(typical_check(rng, 1), rng),
         kind="cron",
         schedule="0 2 * * *",
         tz="Europe/Riga",

@@ -209,3 +209,26 @@ def test_a_ping_item_without_a_body_is_one_write_unit(aws: Aws) -> None:
     finish = history(aws)[-1]
     assert "duration" in finish
     assert _item_bytes(finish) < 1024
+
+
+def full_window_check(aws: Aws, durations_ms: tuple[int, ...]) -> None:
+    """An up check judged for slowness (factor 2, window 20), its 21 durations known."""
+    put_check(
+        aws, status="up", last_ping_ms=1_000, slow_factor=2.0, recent_durations_ms=durations_ms
+    )
+
+
+def test_a_finish_on_a_full_duration_window_is_still_one_update_and_one_put(aws: Aws) -> None:
+    # Given a check judged for slowness whose window of 20 runs of about 60 s is full
+    full_window_check(aws, tuple(60_000 + n for n in range(21)))
+    send(f"{URL}/start", query={"rid": RID})
+    # When the run's success arrives, in the usual time
+    with dynamodb_calls() as calls:
+        send(URL, query={"rid": RID})
+    # Then it costs one update and one put, and no read: the update's reply was judged
+    assert operations(calls) == ["UpdateItem", "PutItem"]
+    assert calls[0].params["ReturnValues"] == "ALL_NEW"
+    # And the window moved on by one run, keeping its length
+    window = stored_check(aws).recent_durations_ms
+    assert len(window) == 21
+    assert window[:-1] == tuple(60_000 + n for n in range(1, 21))
