@@ -30,16 +30,11 @@ def main() -> None:
 
 
 def measure(endpoint: str) -> dict[str, Any]:
-    import os
-
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    os.environ["CRONBEAT_CHECKS_TABLE"] = "checks"
-    os.environ["CRONBEAT_EVENTS_TABLE"] = "events"
+    stub.use_stub(endpoint)
 
     from cronbeat import runtime
     from cronbeat.handlers import ping
 
-    runtime.reset()
     client = runtime.dynamodb()
     event = api_event("GET", f"/ping/{CHECK_ID}")
     context = LambdaContext()

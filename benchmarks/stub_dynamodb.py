@@ -237,7 +237,6 @@ def use_stub(endpoint: str) -> None:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     os.environ["CRONBEAT_CHECKS_TABLE"] = "checks"
     os.environ["CRONBEAT_EVENTS_TABLE"] = "events"
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
     from cronbeat import runtime
 

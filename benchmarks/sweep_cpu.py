@@ -11,6 +11,7 @@ network's latency (the stub answers at once) and DynamoDB's own time.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 from typing import Any
@@ -27,6 +28,7 @@ DUE = 0.01
 
 
 def measure(endpoint: str, checks: int) -> dict[str, Any]:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     stub.use_stub(endpoint)
     from cronbeat.handlers import scanner
 
