@@ -8,7 +8,7 @@ import time
 from cronbeat import runtime
 from cronbeat.domain.machine import evaluate
 from cronbeat.service.sweep import Owed, Stage, SweepWrites, sweep
-from cronbeat.store.checks import StoredCheck
+from cronbeat.store.checks import CheckWrite, StoredCheck
 from tests.conftest import Aws
 from tests.integration.outbox import HOUR, at, outbox, put_check, simple_check, stored
 from tests.integration.ping_requests import dynamodb_calls
@@ -61,3 +61,24 @@ def test_a_mass_outage_is_written_in_few_transactions_and_each_flip_once(aws: Aw
     for check in checks:
         after, rev, _ = stored(aws, check.id)
         assert (after.status, rev) == ("down", 4)
+
+
+def test_a_write_that_changes_nothing_shares_no_transaction_and_counts_as_written(
+    aws: Aws,
+) -> None:
+    # Given three checks at revision 3, of which one is written over itself
+    checks = [put_check(aws, simple_check(last_ping_ms=T - 3 * HOUR)) for _ in range(3)]
+    owed = [evaluate(check, T).check for check in checks]
+    together = [
+        CheckWrite(checks[0], owed[0], 3),
+        CheckWrite(checks[1], checks[1], 3),
+        CheckWrite(checks[2], owed[2], 3),
+    ]
+    # When they are written together
+    with dynamodb_calls() as calls:
+        results = runtime.stores().checks.write_together(together)
+    # Then all three count as written, and only the two that changed were in the transaction
+    assert results == [True, True, True]
+    [call] = calls
+    assert len(call.params["TransactItems"]) == 2
+    assert [stored(aws, check.id)[1] for check in checks] == [4, 3, 4]

@@ -427,39 +427,45 @@ class CheckRepository:
                 return [False]
             return [True]
         actions: list[dict[str, Any]] = []
-        spans: list[range] = []
-        for one in writes:
+        spans: dict[int, range] = {}  # by index in `writes`; one that changes nothing is left out
+        for n, one in enumerate(writes):
             request = write_request(one.before, one.after, rev=one.rev)
-            if request is None:
-                raise ValueError(f"nothing to write for check {one.after.id}")
+            if request is None:  # as `write`: nothing differs, so nothing to write or lose
+                continue
             first = len(actions)
             update = {"TableName": self._table, "Key": self._key(one.after.id), **request}
             actions.append({"Update": update})
             actions.extend({"Put": {"TableName": new.table, "Item": new.item}} for new in one.extra)
-            spans.append(range(first, len(actions)))
+            spans[n] = range(first, len(actions))
+        results = [True] * len(writes)
+        if not actions:
+            return results
         try:
             self._db.transact_write_items(TransactItems=actions)
         except self._db.exceptions.TransactionConflictException:
-            return [False] * len(writes)
+            return [n not in spans for n in range(len(writes))]
         except self._db.exceptions.TransactionCanceledException as exc:
             reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons") or []
             if len(reasons) != len(actions):
                 raise
-            codes = [[reasons[i].get("Code") or "None" for i in span] for span in spans]
+            codes = {
+                n: [reasons[i].get("Code") or "None" for i in span] for n, span in spans.items()
+            }
             lost = [
-                span_codes[0] == "ConditionalCheckFailed" or "TransactionConflict" in span_codes
-                for span_codes in codes
+                n
+                for n, span_codes in codes.items()
+                if span_codes[0] == "ConditionalCheckFailed" or "TransactionConflict" in span_codes
             ]
-            innocent = [n for n, span_codes in enumerate(codes) if set(span_codes) == {"None"}]
-            if not any(lost) or sum(lost) + len(innocent) != len(writes):
+            innocent = [n for n, span_codes in codes.items() if set(span_codes) == {"None"}]
+            if not lost or len(lost) + len(innocent) != len(spans):
                 raise
-            results = [False] * len(writes)
+            for n in lost:
+                results[n] = False
             if innocent:
                 again = self.write_together([writes[n] for n in innocent])
                 for n, written in zip(innocent, again, strict=True):
                     results[n] = written
-            return results
-        return [True] * len(writes)
+        return results
 
     def correct_alert_at(self, check: Check, rev: int) -> bool:
         """Store the exact `alert_at` of a check still at `rev` whose stored one came early; the
