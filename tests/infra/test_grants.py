@@ -395,7 +395,9 @@ def _run_the_monitor(
     assert summary["reminders_written"] == 1, summary
     put_check(aws, simple_check(last_ping_ms=now - 2 * HOUR))
     with recorder.running(SEGMENT):
-        segment = {"sweep_at_ms": now + 120_000, "segment": 0, "total_segments": 1}
+        # The scanner's sweep time again: "backup" pinged up to a second before `now`, so it is
+        # due before now + 120 s, and a later sweep would flip it too.
+        segment = {"sweep_at_ms": now + 60_000, "segment": 0, "total_segments": 1}
         assert sweep_segment.handler(segment, FakeContext())["flips_written"] == 1
 
     alerts = outbox(aws)
