@@ -35,6 +35,7 @@ from cronbeat.cli.job import (
 )
 from cronbeat.cli.ping import Pinger, PingFailed, PingReply, PingTarget, backoff_s
 from cronbeat.cli.progress import ProgressPings
+from cronbeat.cli.signals import SignalEvent
 from cronbeat.cli.table import duration_text
 
 DEFAULT_OUTPUT_LIMIT_BYTES = 10_000
@@ -222,7 +223,7 @@ class _Stop:
 
     def __init__(self) -> None:
         self.signals: list[int] = []
-        self._event = threading.Event()
+        self._event = SignalEvent()
 
     def __bool__(self) -> bool:
         return bool(self.signals)
@@ -234,6 +235,9 @@ class _Stop:
     def wait(self, seconds: float) -> None:
         self._event.wait(seconds)
 
+    def release(self) -> None:
+        self._event.release()
+
 
 @contextmanager
 def _stop_on_signals(*, enabled: bool) -> Iterator[_Stop]:
@@ -241,7 +245,10 @@ def _stop_on_signals(*, enabled: bool) -> Iterator[_Stop]:
     so the run still gets its finish ping. (While the job runs, `Job` passes them on to it.)"""
     stop = _Stop()
     if not enabled or threading.current_thread() is not threading.main_thread():
-        yield stop
+        try:
+            yield stop
+        finally:
+            stop.release()
         return
     previous = {signum: signal.signal(signum, stop.on_signal) for signum in FORWARDED_SIGNALS}
     try:
@@ -249,6 +256,7 @@ def _stop_on_signals(*, enabled: bool) -> Iterator[_Stop]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        stop.release()
 
 
 def _count(wrapping: Wrapping, last: Attempt) -> tuple[int | None, list[str]]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
+from cronbeat.cli.signals import SignalEvent
 from cronbeat.local import state as saved_state
 from cronbeat.local.console import Console
 from cronbeat.local.functions import API, DELIVERER, NOTIFIER, PING, REGION, SCANNER
@@ -218,6 +219,8 @@ class Local:
         self.state_path = state_path
         self.restored = restored
         self.stop = threading.Event()
+        self.stop_requested = SignalEvent()
+        """Set by SIGINT and SIGTERM; the main thread then sets `stop` for the loops."""
         self.threads: list[threading.Thread] = []
         self.keys: dict[str, str] = {}
         self.journal: Journal | None = None
@@ -234,6 +237,7 @@ class Local:
             return self._run()
         finally:
             self._restore_signal_handlers()
+            self.stop_requested.release()
 
     def _run(self) -> int:
         self.console.say("starting AWS emulation (moto on 127.0.0.1)")
@@ -276,8 +280,8 @@ class Local:
         )
         self.console.write(banner(self.base_url, keys, self.options, self.state_path, loaded))
 
-        while not self.stop.wait(1.0):
-            pass
+        self.stop_requested.wait()
+        self.stop.set()
         # A second Ctrl-C during shutdown ends the process at once.
         self._restore_signal_handlers()
         return self._shut_down()
@@ -335,7 +339,7 @@ class Local:
                 self.console.error(f"{PROG}: {function.module_name} is not available: {error}")
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
-        self.stop.set()
+        self.stop_requested.set()  # never `self.stop.set()` here: see SignalEvent
 
     def _restore_signal_handlers(self) -> None:
         for signum, handler in self._previous_handlers.items():
