@@ -300,6 +300,10 @@ tz = "Europe/Riga"
 grace = "1h"
 channels = ["ops"]
 max_runtime = 7200
+slow_factor = 2
+min_count = 1
+stuck_after = "30m"
+maintenance = [{ schedule = "0 2 * * 0", duration = "1h" }]
 
 [[check]]
 slug = "poll"
@@ -322,13 +326,18 @@ def test_apply_then_export_then_apply_is_a_no_op_and_prune_deletes(
     # Then the declared channel and checks exist; the stray one is kept and reported
     checks = checks_by_slug(dev)
     assert sorted(checks) == ["backup", "poll", "stray"]
-    assert (checks["backup"]["grace"], checks["backup"]["max_runtime"]) == (3600, 7200)
+    backup = checks["backup"]
+    assert (backup["grace"], backup["max_runtime"], backup["stuck_after"]) == (3600, 7200, 1800)
+    assert (backup["slow_factor"], backup["slow_window"], backup["min_count"]) == (2.0, 20, 1)
+    assert backup["maintenance"] == [{"schedule": "0 2 * * 0", "duration": 3600}]
     ops = next(c for c in dev.api("GET", "channels/").json()["channels"] if c["name"] == "ops")
     assert checks["backup"]["channels"] == ops["id"]
     assert "stray" in first.stderr
     assert "--prune" in first.stderr
     # When the state is exported and applied again
     exported = ok(cronbeat(dev, "export")).stdout
+    assert 'maintenance = [{ schedule = "0 2 * * 0", duration = 3600 }]' in exported
+    assert "slow_factor = 2.0" in exported
     (tmp_path / "exported.toml").write_text(exported)
     again = ok(cronbeat(dev, "apply", str(tmp_path / "exported.toml"), "--json"))
     # Then nothing changes, and the file applied first is a no-op too
@@ -355,6 +364,11 @@ def test_apply_refuses_a_bad_file_in_one_line(dev: DevServer, tmp_path: Path) ->
     assert "is not TOML" in refused(cronbeat(dev, "apply", str(bad)))
     bad.write_text("[[check]]\nslug = 'x'\ngrace = 'soon'\n")
     assert "grace" in refused(cronbeat(dev, "apply", str(bad)))
+    bad.write_text("[[check]]\nslug = 'x'\nmaintenance = [{ schedule = '0 2 * * 0' }]\n")
+    assert "a maintenance window is" in refused(cronbeat(dev, "apply", str(bad)))
+    every_minute = "[{ schedule = '* * * * *', duration = 60 }]"  # as long as the gap: refused
+    bad.write_text(f"[[check]]\nslug = 'x'\nmaintenance = {every_minute}\n")
+    assert "maintenance" in refused(cronbeat(dev, "apply", str(bad)))
     assert checks_by_slug(dev) == {}
 
 

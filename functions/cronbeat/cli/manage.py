@@ -37,6 +37,11 @@ CODE_FIELDS = (
     "realert_every",
     "min_duration",
     "max_duration",
+    "slow_factor",
+    "slow_window",
+    "min_count",
+    "stuck_after",
+    "maintenance",
     "failure_threshold",
     "recovery_threshold",
     "manual_resume",
@@ -46,7 +51,17 @@ CODE_FIELDS = (
     "failure_kw",
 )
 """The check fields `export` writes and `apply` sets, in the file's order."""
-NULLABLE = frozenset({"max_runtime", "realert_every", "min_duration", "max_duration"})
+NULLABLE = frozenset(
+    {
+        "max_runtime",
+        "realert_every",
+        "min_duration",
+        "max_duration",
+        "slow_factor",
+        "min_count",
+        "stuck_after",
+    }
+)
 DEFAULTS: dict[str, Any] = {
     "tags": "",
     "desc": "",
@@ -58,6 +73,8 @@ DEFAULTS: dict[str, Any] = {
     "start_kw": "",
     "success_kw": "",
     "failure_kw": "",
+    "slow_window": 20,
+    "maintenance": [],
 }
 """What a check has when the file leaves a field out, so leaving one out is not a change."""
 
@@ -403,10 +420,13 @@ def sync_timers(
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, (int, float)):
+        return repr(value)  # a float keeps its point: 2.0, never 2
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table, such as a maintenance window
+        pairs = (f"{key} = {_toml_value(item)}" for key, item in value.items())
+        return "{ " + ", ".join(pairs) + " }"
     return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string is JSON's
 
 
@@ -441,7 +461,15 @@ def export_document(api: ManagementApi) -> str:
 
 
 DURATION_FIELDS = frozenset(
-    {"timeout", "grace", "max_runtime", "realert_every", "min_duration", "max_duration"}
+    {
+        "timeout",
+        "grace",
+        "max_runtime",
+        "realert_every",
+        "min_duration",
+        "max_duration",
+        "stuck_after",
+    }
 )
 
 
@@ -457,6 +485,25 @@ def _seconds(value: Any, key: str, index: int) -> Any:
     raise ManageError(f"apply: check {index}: {key} is not a duration")
 
 
+def _windows_wanted(windows: Any, index: int) -> list[JsonObject]:
+    """Maintenance windows as the API shows them: a schedule and whole seconds, in that order.
+
+    The server judges the schedule and the length; only the shape is the file's to get right.
+    """
+    if not isinstance(windows, list):
+        raise ManageError(f"apply: check {index}: maintenance is a list of windows")
+    shown: list[JsonObject] = []
+    for window in windows:
+        if not isinstance(window, dict) or set(window) != {"schedule", "duration"}:
+            raise ManageError(
+                f"apply: check {index}: a maintenance window is {{ schedule = CRON, "
+                "duration = SECONDS }"
+            )
+        length = _seconds(window["duration"], "maintenance duration", index)
+        shown.append({"schedule": window["schedule"], "duration": length})
+    return shown
+
+
 def _check_wanted(entry: Mapping[str, Any], index: int) -> JsonObject:
     """A declared check with every field the file may leave out filled in, to compare."""
     unknown = set(entry) - set(CODE_FIELDS)
@@ -469,6 +516,7 @@ def _check_wanted(entry: Mapping[str, Any], index: int) -> JsonObject:
         wanted.setdefault(key, None)
     for key in DURATION_FIELDS & set(wanted):
         wanted[key] = _seconds(wanted[key], key, index)
+    wanted["maintenance"] = _windows_wanted(wanted["maintenance"], index)
     if "schedule" in wanted:
         wanted.setdefault("tz", "UTC")
     channels = wanted["channels"]
