@@ -67,7 +67,7 @@ ACCESS_LOG_LINE = (
     '"error":"-"}'
 )
 """The HTTP API's access log line for a ping (`infra/api.py`'s format, filled in as for a ping)."""
-ALARMS = 5
+ALARMS = 6
 CUSTOM_METRIC_STREAMS = 3
 """Streams that publish in a month where anything fails or flips: FailurePings, Flips and
 DetectionLag. Each one that publishes at all costs a full $0.30."""

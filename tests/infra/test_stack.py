@@ -774,3 +774,10 @@ def test_asset_hash_follows_the_lock_and_every_shipped_source(
     assert after_source != before
     lock.write_text("version = 2\n")
     assert bundling.asset_hash() != after_source
+
+
+def test_the_cost_model_prices_every_alarm_the_stack_makes(synth: Synth) -> None:
+    from benchmarks import cost
+
+    # Given the stack's alarms / Then the fixed monthly cost counts each of them
+    assert len(synth.of_type("AWS::CloudWatch::Alarm")) == cost.ALARMS
