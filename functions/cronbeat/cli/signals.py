@@ -51,9 +51,6 @@ class SignalEvent:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
 
-    def is_set(self) -> bool:
-        return self.wait(0)
-
     def release(self) -> None:
         """Close the pipe, once no handler can call `set()` any more (they are restored)."""
         if not self._released:

@@ -244,13 +244,9 @@ def _stop_on_signals(*, enabled: bool) -> Iterator[_Stop]:
     """While retrying, SIGINT, SIGTERM and SIGHUP stop the retries instead of killing cronbeat,
     so the run still gets its finish ping. (While the job runs, `Job` passes them on to it.)"""
     stop = _Stop()
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        try:
-            yield stop
-        finally:
-            stop.release()
-        return
-    previous = {signum: signal.signal(signum, stop.on_signal) for signum in FORWARDED_SIGNALS}
+    previous = {}
+    if enabled and threading.current_thread() is threading.main_thread():
+        previous = {signum: signal.signal(signum, stop.on_signal) for signum in FORWARDED_SIGNALS}
     try:
         yield stop
     finally:
