@@ -54,9 +54,9 @@ def typical_check(rng: random.Random, index: int) -> Check:
 def with_full_window(check: Check, rng: random.Random) -> Check:
     """`check` judged for slowness (`slow_factor`), its default window of durations full: a
     nightly job of about a minute that varies by a few seconds."""
-    window = dataclasses.replace(check, slow_factor=3.0).window_length
-    durations = tuple(rng.randint(55_000, 65_000) for _ in range(window))
-    return dataclasses.replace(check, slow_factor=3.0, recent_durations_ms=durations)
+    judged = dataclasses.replace(check, slow_factor=3.0)
+    durations = tuple(rng.randint(55_000, 65_000) for _ in range(judged.window_length))
+    return dataclasses.replace(judged, recent_durations_ms=durations)
 
 
 def largest_check() -> Check:

@@ -61,6 +61,20 @@ def alert_bodies(receiver: Receiver) -> list[dict[str, Any]]:
     return [received.json() for received in receiver.received]
 
 
+def watched_check(aws: Aws, api: Api, receiver: Receiver, **fields: Any) -> tuple[str, Alerts]:
+    """An up check with these fields whose alerts go to the receiver: its uuid, and what
+    delivers them."""
+    code: str = hooked_check(api, receiver, **fields)["uuid"]
+    return code, Alerts(aws, code)
+
+
+def started_run(api: Api, wall: Wall, code: str, after_s: int) -> int:
+    """Start a run `after_s` from now; when it started."""
+    start_s = wall.move(after_s)
+    assert api.ping(code, "/start").status == 200
+    return start_s
+
+
 # --- count assertions ------------------------------------------------------------------------
 
 
@@ -69,9 +83,7 @@ def test_a_finish_counting_less_than_min_count_goes_down_as_an_assertion(
     aws: Aws, api: Api, receiver: Receiver, query: str
 ) -> None:
     # Given an up check with a webhook that expects each run to count at least 1
-    check = hooked_check(api, receiver, min_count=1)
-    code = check["uuid"]
-    alerts = Alerts(aws, code)
+    code, alerts = watched_check(aws, api, receiver, min_count=1)
     # When a finish reports a count of 0
     reply = api.ping(code, query)
     alerts.deliver()
@@ -94,9 +106,7 @@ def test_a_finish_counting_at_least_min_count_keeps_the_check_up(
     aws: Aws, api: Api, receiver: Receiver, query: str, count: int
 ) -> None:
     # Given an up check with a webhook that expects each run to count at least 1
-    check = hooked_check(api, receiver, min_count=1)
-    code = check["uuid"]
-    alerts = Alerts(aws, code)
+    code, alerts = watched_check(aws, api, receiver, min_count=1)
     # When a finish reports enough
     reply = api.ping(code, query)
     alerts.deliver()
@@ -174,10 +184,8 @@ def test_an_open_run_without_progress_for_stuck_after_goes_down_as_stuck(
 ) -> None:
     # Given an up check with a webhook, stuck after the shortest allowed 60 s, with an hour of
     # runtime, and a run started 10 s after its last ping
-    code = hooked_check(api, receiver, stuck_after=60, max_runtime=HOUR_S)["uuid"]
-    alerts = Alerts(aws, code)
-    start_s = wall.move(10)
-    assert api.ping(code, "/start").status == 200
+    code, alerts = watched_check(aws, api, receiver, stuck_after=60, max_runtime=HOUR_S)
+    start_s = started_run(api, wall, code, 10)
     assert shown(api, code)["started"] is True
     # When the sweep runs a second before the run has been silent for 60 s
     early = sweep_at(start_s + 59)
@@ -200,10 +208,8 @@ def test_a_progress_ping_moves_the_stuck_deadline(
     aws: Aws, api: Api, receiver: Receiver, wall: Wall
 ) -> None:
     # Given a run started 10 s after the last ping, on a check stuck after 60 s
-    code = hooked_check(api, receiver, stuck_after=60, max_runtime=HOUR_S)["uuid"]
-    alerts = Alerts(aws, code)
-    start_s = wall.move(10)
-    assert api.ping(code, "/start").status == 200
+    code, alerts = watched_check(aws, api, receiver, stuck_after=60, max_runtime=HOUR_S)
+    start_s = started_run(api, wall, code, 10)
     # When the run reports progress 40 s in
     progress_s = wall.move(40)
     reply = api.ping(code, "/progress")
@@ -256,8 +262,7 @@ def test_a_slow_run_is_not_judged_before_five_runs_are_known(
     aws: Aws, api: Api, receiver: Receiver, wall: Wall
 ) -> None:
     # Given a check with slow_factor 2 and its default window that ran 4 times for 10 s
-    code = hooked_check(api, receiver, slow_factor=2)["uuid"]
-    alerts = Alerts(aws, code)
+    code, alerts = watched_check(aws, api, receiver, slow_factor=2)
     wall.move(60)
     timed_runs(api, wall, code, 10, 10, 10, 10)
     before = shown(api, code)
@@ -277,8 +282,7 @@ def test_a_run_much_slower_than_the_usual_p95_goes_down_as_slower_than_usual(
     aws: Aws, api: Api, receiver: Receiver, wall: Wall
 ) -> None:
     # Given a check with slow_factor 2 that ran 5 times for 10 s
-    code = hooked_check(api, receiver, slow_factor=2)["uuid"]
-    alerts = Alerts(aws, code)
+    code, alerts = watched_check(aws, api, receiver, slow_factor=2)
     wall.move(60)
     timed_runs(api, wall, code, 10, 10, 10, 10, 10)
     assert shown(api, code)["usual_duration_ms"] == 10_000
@@ -371,12 +375,9 @@ def test_the_first_deadline_of_an_open_run_decides_when_and_why_it_goes_down(
 ) -> None:
     case = ORDERINGS[name]
     # Given a check with these run limits, and a run started after its last ping
-    check = hooked_check(api, receiver, **case.fields)
-    code = check["uuid"]
-    alerts = Alerts(aws, code)
+    code, alerts = watched_check(aws, api, receiver, **case.fields)
     pinged_s = wall.now_s
-    wall.move(case.start_after_s)
-    assert api.ping(code, "/start").status == 200
+    started_run(api, wall, code, case.start_after_s)
     # When the sweep runs a second before the first deadline
     early = sweep_at(pinged_s + case.down_after_s - 1)
     # Then nothing flips
